@@ -1,0 +1,104 @@
+"""The application factory: spec in, a running Clio mock out.
+
+``create_app`` wires the pieces in the one direction data flows: routing and checks
+(:mod:`mockserver.api`) -> the generic engine (:mod:`mockserver.handlers`) -> the store
+(:mod:`mockserver.store`) -> the serializer. Everything outside ``/api/v4`` (health,
+downloads, later OAuth and the control API) is a small Starlette app beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from mockserver.api import API_PREFIX, ApiApp
+from mockserver.auth import AnyBearerAuthenticator, Authenticator
+from mockserver.config import Settings
+from mockserver.generate import SeedPlan, Seeder
+from mockserver.handlers import Engine
+from mockserver.records import Clock, RecordWriter
+from mockserver.spec import SpecIndex
+from mockserver.specsource import load_index, resolve_location
+from mockserver.store import MemoryStore
+
+DEFAULT_ACCOUNT_NAME = "Mock Law LLP"
+
+
+@dataclass
+class MockState:
+    """The live parts of one mock, shared by the API, the control API and the plugin."""
+
+    settings: Settings
+    index: SpecIndex
+    store: MemoryStore
+    clock: Clock
+    engine: Engine
+    seeder: Seeder
+
+    def reset(self) -> None:
+        """Forget everything and seed the configured firms again."""
+        with self.store.lock:
+            self.store.clear()
+            plan = SeedPlan(self.settings.seed, self.settings.scale, dict(self.settings.counts))
+            for n in range(self.settings.accounts):
+                account = self.store.add_account(DEFAULT_ACCOUNT_NAME if n == 0 else f"Firm {n + 1}")
+                self.seeder.seed(account, plan)
+
+
+class ClioMock:
+    """ASGI entry point: ``/api/v4`` goes straight to the engine, the rest to Starlette."""
+
+    def __init__(self, state: MockState, api: ApiApp, other: Starlette) -> None:
+        self.state = state
+        self.api = api
+        self.other = other
+
+    async def __call__(self, scope: dict, receive, send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(API_PREFIX + "/"):
+            await self.api(scope, receive, send)
+        else:
+            await self.other(scope, receive, send)
+
+
+def build_state(settings: Settings, index: SpecIndex | None = None) -> MockState:
+    """Load the spec (unless given) and seed the store."""
+    if index is None:
+        index = load_index(resolve_location(settings.spec), use_cache=settings.index_cache)
+    store = MemoryStore()
+    clock = Clock()
+    engine = Engine(index, store, RecordWriter(index, clock))
+    state = MockState(settings, index, store, clock, engine, Seeder(index, clock, engine.view_models, engine.singletons, engine.mirrors))
+    state.reset()
+    return state
+
+
+def create_app(settings: Settings | None = None, index: SpecIndex | None = None, authenticator: Authenticator | None = None) -> ClioMock:
+    """A ready ASGI app serving Clio's API from the spec in ``settings``."""
+    state = build_state(settings or Settings(), index)
+    api = ApiApp(state.index, state.engine, authenticator or AnyBearerAuthenticator(state.store), state.clock.time)
+    return ClioMock(state, api, _service_routes(state))
+
+
+def _service_routes(state: MockState) -> Starlette:
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "spec": state.index.title, "operations": len(state.index.operations)})
+
+    async def file_content(request: Request) -> Response:
+        """The target of download redirects: stands in for Clio's pre-signed storage URL."""
+        model, record = request.path_params["model"], request.path_params["record"]
+        body = f"clio-mock file content for {model} {record}\n".encode()
+        return Response(body, media_type="application/octet-stream", headers={"Content-Disposition": f'attachment; filename="{model.lower()}-{record}.txt"'})
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        code = getattr(exc, "status_code", 404)
+        return JSONResponse({"error": {"type": "RecordNotFound" if code == 404 else "HttpError", "message": f"No route matches {request.url.path}"}}, status_code=code)
+
+    routes = [
+        Route("/__mock__/health", health),
+        Route("/__mock__/files/{account:int}/{model}/{record}", file_content),
+    ]
+    return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})

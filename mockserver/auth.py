@@ -1,0 +1,58 @@
+"""The authentication seam: who a bearer token acts as.
+
+Every ``/api/v4`` request passes through an :class:`Authenticator`. Until the OAuth server
+lands, :class:`AnyBearerAuthenticator` accepts any bearer token as the default account's
+first user; the OAuth work swaps in a token-checking one behind the same interface.
+"""
+
+from __future__ import annotations
+
+from mockserver.errors import ClioError
+from mockserver.handlers import Principal
+from mockserver.store import MemoryStore
+
+INVALID_TOKEN = "The access token provided is expired, revoked, malformed or invalid for other reasons."
+
+
+class AuthError(ClioError):
+    """401 with the OAuth-style body Clio uses for token problems (RFC 6750)."""
+
+    def __init__(self, description: str = INVALID_TOKEN) -> None:
+        super().__init__(401, "invalid_token", description, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+    def body(self) -> bytes:
+        import orjson
+
+        return orjson.dumps({"error": "invalid_token", "error_description": self.message})
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer ...`` header, or None."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+class Authenticator:
+    """Decides the principal of a request; raises :class:`ClioError` (401/403) otherwise."""
+
+    def authenticate(self, authorization: str | None, now: float) -> Principal:
+        raise NotImplementedError
+
+
+class AnyBearerAuthenticator(Authenticator):
+    """Any bearer token is the default account's first user; a missing one is 401."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+
+    def authenticate(self, authorization: str | None, now: float) -> Principal:
+        token = bearer_token(authorization)
+        if token is None:
+            raise ClioError(401, "Unauthorized", "An access token is required: send Authorization: Bearer <token>")
+        account = next(iter(self.store.accounts.values()), None)
+        if account is None:
+            raise AuthError()
+        users = account.table("User").ids
+        return Principal(account.id, users[0] if users else None, token)

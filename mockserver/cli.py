@@ -1,0 +1,114 @@
+"""The ``clio-mock`` command: serve the mock, fetch and compare specs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from mockserver.config import Settings
+from mockserver.spec import SpecError
+
+EXIT_USAGE = 2
+
+
+def _counts(values: list[str]) -> dict[str, int]:
+    counts = {}
+    for item in values:
+        model, _, number = item.partition("=")
+        if not number.isdigit():
+            raise SystemExit(f"clio-mock: --records takes Model=N (e.g. Matter=5000), got {item!r}")
+        counts[model] = int(number)
+    return counts
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="clio-mock", description="A stateful mock of the Clio Manage API v4.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the mock server")
+    serve.add_argument("--spec", help="OpenAPI document path or URL (default: $CLIO_MOCK_SPEC or Clio's published copy)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--seed", type=int, default=42, help="seed for generated data (deterministic)")
+    serve.add_argument("--scale", type=float, default=1.0, help="multiply the seeded firm's size")
+    serve.add_argument("--records", action="append", default=[], metavar="MODEL=N", help="records to seed for a model")
+    serve.add_argument("--accounts", type=int, default=1, help="number of seeded firms")
+    serve.add_argument("--no-index-cache", action="store_true", help="do not read or write the on-disk spec index")
+    serve.add_argument("--log-level", default="info")
+
+    spec = sub.add_parser("spec", help="work with Clio's OpenAPI document")
+    spec_sub = spec.add_subparsers(dest="spec_command", required=True)
+    fetch = spec_sub.add_parser("fetch", help="download Clio's published document into the user cache")
+    fetch.add_argument("--url", default=None)
+    diff = spec_sub.add_parser("diff", help="compare two spec documents")
+    diff.add_argument("old")
+    diff.add_argument("new")
+    diff.add_argument("--json", action="store_true", help="print the diff as JSON")
+    spec_sub.add_parser("path", help="print where the cached published document lives")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            return serve(args)
+        if args.command == "spec":
+            return spec_command(args)
+    except SpecError as exc:
+        print(f"clio-mock: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return 0
+
+
+def serve(args: argparse.Namespace) -> int:
+    import time
+
+    import uvicorn
+
+    from mockserver.app import create_app
+    from mockserver.specsource import load_index, resolve_location
+
+    started = time.perf_counter()
+    location = resolve_location(args.spec, progress=lambda m: print(m, file=sys.stderr))
+    index = load_index(location, use_cache=not args.no_index_cache)
+    settings = Settings(
+        spec=location, seed=args.seed, scale=args.scale, counts=_counts(args.records),
+        accounts=args.accounts, host=args.host, port=args.port,
+    )
+    app = create_app(settings, index=index)
+    print(
+        f"clio-mock: {len(index.operations)} operations from {location}; "
+        f"{app.state.store.accounts[1].count()} records seeded in {time.perf_counter() - started:.2f}s; "
+        f"listening on http://{args.host}:{args.port}/api/v4",
+        file=sys.stderr,
+        flush=True,
+    )
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    return 0
+
+
+def spec_command(args: argparse.Namespace) -> int:
+    from mockserver import specsource
+
+    if args.spec_command == "fetch":
+        path = specsource.fetch_published_spec(args.url or specsource.CLIO_SPEC_URL, progress=lambda m: print(m, file=sys.stderr))
+        print(path)
+        return 0
+    if args.spec_command == "path":
+        print(specsource.cached_spec_path())
+        return 0
+    from mockserver.specdiff import diff_specs, load_spec_document
+
+    result = diff_specs(load_spec_document(args.old), load_spec_document(args.new))
+    if args.json:
+        import orjson
+
+        print(orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2).decode())
+    else:
+        print(result.to_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""Writing to records the way Clio does: attributes, associations, nested attributes, stamps.
+
+Request data (``{"data": {...}}`` already validated against the operation's schema) is
+applied to a stored record: scalars by name (enum values matched case-insensitively, since
+Clio takes ``status=open`` and returns ``Open``), associations as ``{"id": N}``, and arrays of
+nested values by Rails' nested-attributes rules (``id`` updates, no ``id`` creates,
+``_destroy`` removes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta, timezone, tzinfo
+from typing import Any
+
+from mockserver.errors import not_found, unprocessable
+from mockserver.spec import Model, SpecIndex
+from mockserver.store import Account, Record
+
+
+class Clock:
+    """The mock's notion of now; frozen or shifted by the control API in tests."""
+
+    def __init__(self, tz: tzinfo | None = None) -> None:
+        self.tz = tz or timezone(timedelta(hours=-5))
+        self.frozen: datetime | None = None
+        self.offset = timedelta(0)
+
+    def now(self) -> datetime:
+        base = self.frozen or datetime.now(timezone.utc)
+        return (base + self.offset).astimezone(self.tz)
+
+    def time(self) -> float:
+        return self.now().timestamp()
+
+
+def make_etag(model: str, record_id: int, version: int) -> str:
+    """An etag as Clio writes it: a quoted 32-hex string."""
+    return '"' + hashlib.md5(f"{model}:{record_id}:{version}".encode()).hexdigest() + '"'
+
+
+def stamp(model: Model, record: Record, now: datetime, created: bool) -> None:
+    """Set timestamps and a fresh etag after a write."""
+    iso = now.isoformat(timespec="seconds")
+    if created:
+        record["_created"] = now.timestamp()
+        if "created_at" in model.fields:
+            record["created_at"] = iso
+    record["_updated"] = now.timestamp()
+    if "updated_at" in model.fields:
+        record["updated_at"] = iso
+    record["_version"] = record.get("_version", 0) + 1
+    if "etag" in model.fields:
+        record["etag"] = make_etag(model.name, record["id"], record["_version"])
+
+
+class RecordWriter:
+    """Applies request data to records of one account."""
+
+    def __init__(self, index: SpecIndex, clock: Clock) -> None:
+        self.index = index
+        self.models = index.models
+        self.clock = clock
+
+    def apply(self, account: Account, model: Model, record: Record, data: dict[str, Any]) -> None:
+        for key, value in data.items():
+            if key in model.associations:
+                self._association(account, model, record, key, value)
+            elif key in model.fields:
+                record[key] = _fit(value, model.fields[key])
+            elif key.endswith("_id") and key[:-3] in model.associations and value is not None:
+                self._association(account, model, record, key[:-3], {"id": value})
+        _person_names(model, record, data)
+
+    def _association(self, account: Account, model: Model, record: Record, key: str, value: Any) -> None:
+        assoc = model.associations[key]
+        target = self.models.get(assoc.target)
+        if assoc.stored and not assoc.many:
+            record[key] = self._reference(account, assoc.target, key, value)
+            if f"{key}_id" in model.fields:  # Clio keeps a scalar twin (Matter.client_id)
+                record[f"{key}_id"] = record[key]
+        elif assoc.stored:
+            record[key] = self._references(account, assoc.target, key, record.get(key) or [], value)
+        elif assoc.many:
+            record[key] = self._nested_many(account, target, assoc.target, record.get(key) or [], value)
+        elif isinstance(value, dict):
+            current = dict(record.get(key) or {})
+            if target is not None:
+                self.apply(account, target, current, value)
+            else:
+                current.update(value)
+            record[key] = current
+
+    def _reference(self, account: Account, target: str, key: str, value: Any) -> int | None:
+        ref = value.get("id") if isinstance(value, dict) else value
+        if ref is None:
+            return None
+        if not isinstance(ref, int) or account.table(target).get(ref) is None:
+            raise not_found(f"{key} with id {ref} was not found")
+        return ref
+
+    def _references(self, account: Account, target: str, key: str, current: list[int], value: Any) -> list[int]:
+        ids = list(current)
+        for item in value if isinstance(value, list) else []:
+            ref = item.get("id") if isinstance(item, dict) else item
+            if isinstance(item, dict) and item.get("_destroy"):
+                ids = [i for i in ids if i != ref]
+            elif ref is not None and ref not in ids:
+                ids.append(self._reference(account, target, key, ref))  # type: ignore[arg-type]
+        return ids
+
+    def _nested_many(self, account: Account, target: Model | None, name: str, current: list, value: Any) -> list:
+        """Rails nested attributes on an embedded array."""
+        items = [dict(i) for i in current]
+        now = self.clock.now()
+        for change in value if isinstance(value, list) else []:
+            if not isinstance(change, dict):
+                continue
+            change = dict(change)
+            destroy = change.pop("_destroy", False)
+            found = next((i for i in items if change.get("id") is not None and i.get("id") == change["id"]), None)
+            if destroy:
+                items = [i for i in items if i is not found]
+                continue
+            if found is None:
+                found = {"id": account.next_embedded_id(name)}
+                items.append(found)
+                if target is not None:
+                    stamp(target, found, now, created=True)
+            change.pop("id", None)
+            if target is not None:
+                self.apply(account, target, found, change)
+                stamp(target, found, now, created=False)
+            else:
+                found.update(change)
+        return items
+
+
+def _fit(value: Any, schema: dict[str, Any]) -> Any:
+    """Match enum values case-insensitively to the stored spelling."""
+    enum = schema.get("enum")
+    if enum and isinstance(value, str) and value not in enum:
+        lowered = value.lower().replace(" ", "_")
+        for option in enum:
+            if isinstance(option, str) and option.lower().replace(" ", "_") == lowered:
+                return option
+    return value
+
+
+def _person_names(model: Model, record: Record, data: dict[str, Any]) -> None:
+    """Keep ``name`` and first/last names coherent for people, as Clio does for contacts."""
+    fields = model.fields
+    if not {"name", "first_name", "last_name"} <= fields.keys():
+        return
+    if record.get("type", "Person") != "Person":
+        return
+    if "first_name" in data or "last_name" in data:
+        record["name"] = " ".join(p for p in (record.get("first_name"), record.get("last_name")) if p)
+    elif "name" in data and isinstance(data["name"], str):
+        first, _, last = data["name"].strip().partition(" ")
+        record["first_name"], record["last_name"] = first, last
+    if not (record.get("first_name") or record.get("last_name")) and "type" in fields:
+        raise unprocessable("At least one of first name or last name must be provided")

@@ -1,0 +1,125 @@
+"""State: records per account (a Clio firm), per model, with integer ids.
+
+A record is a plain dict holding the model's scalar fields, its references to other stored
+records as ids (``{"client": 12}``, ``{"relationships": [3, 4]}``) and its embedded values
+inline. Serialising a record for a response is :mod:`mockserver.serializer`'s job.
+
+The store keeps ids of each table in ascending order so a cursor page is a bisect, not a
+scan: list latency does not grow with the table.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+Record = dict[str, Any]
+
+
+class Table:
+    """The records of one model in one account, in id order."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, Record] = {}
+        self.ids: list[int] = []  # ascending
+        self.next_id = 1
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def get(self, record_id: int) -> Record | None:
+        return self.rows.get(record_id)
+
+    def insert(self, record: Record) -> Record:
+        """Store a new record, assigning the next id unless it carries one."""
+        record_id = record.get("id") or self.next_id
+        record["id"] = record_id
+        self.next_id = max(self.next_id, record_id + 1)
+        if record_id not in self.rows:
+            if not self.ids or record_id > self.ids[-1]:
+                self.ids.append(record_id)
+            else:
+                bisect.insort(self.ids, record_id)
+        self.rows[record_id] = record
+        return record
+
+    def delete(self, record_id: int) -> Record | None:
+        record = self.rows.pop(record_id, None)
+        if record is not None:
+            at = bisect.bisect_left(self.ids, record_id)
+            if at < len(self.ids) and self.ids[at] == record_id:
+                del self.ids[at]
+        return record
+
+    def scan(self, after: int | None = None, before: int | None = None, reverse: bool = False) -> Iterator[Record]:
+        """Records in id order (or reverse), strictly after/before the given ids."""
+        lo = bisect.bisect_right(self.ids, after) if after is not None else 0
+        hi = bisect.bisect_left(self.ids, before) if before is not None else len(self.ids)
+        ids = self.ids[lo:hi] if not reverse else reversed(self.ids[lo:hi])
+        rows = self.rows
+        for record_id in ids:
+            record = rows.get(record_id)
+            if record is not None:
+                yield record
+
+    def __iter__(self) -> Iterator[Record]:
+        return self.scan()
+
+
+@dataclass
+class Account:
+    """One Clio firm: its records, and the user that owns it."""
+
+    id: int
+    name: str
+    tables: dict[str, Table] = field(default_factory=dict)
+    embedded_ids: dict[str, int] = field(default_factory=dict)
+
+    def table(self, model: str) -> Table:
+        table = self.tables.get(model)
+        if table is None:
+            table = self.tables[model] = Table()
+        return table
+
+    def next_embedded_id(self, model: str) -> int:
+        """Ids for embedded values (a contact's email addresses...), unique per model."""
+        value = self.embedded_ids.get(model, 0) + 1
+        self.embedded_ids[model] = value
+        return value
+
+    def count(self) -> int:
+        return sum(len(t) for t in self.tables.values())
+
+
+class MemoryStore:
+    """All accounts, in memory. Thread-safe for writes (one lock; reads are lock-free)."""
+
+    def __init__(self) -> None:
+        self.accounts: dict[int, Account] = {}
+        self.lock = threading.RLock()
+        self.listeners: list[Callable[[str, int, str, Record, Record | None], None]] = []
+
+    def account(self, account_id: int) -> Account | None:
+        return self.accounts.get(account_id)
+
+    def add_account(self, name: str, account_id: int | None = None) -> Account:
+        with self.lock:
+            account_id = account_id or (max(self.accounts, default=0) + 1)
+            account = self.accounts[account_id] = Account(account_id, name)
+            return account
+
+    def remove_account(self, account_id: int) -> None:
+        with self.lock:
+            self.accounts.pop(account_id, None)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.accounts.clear()
+
+    def notify(self, event: str, account_id: int, model: str, record: Record, before: Record | None = None) -> None:
+        """Tell listeners (webhooks, journal) that a record was created/updated/deleted."""
+        for listener in self.listeners:
+            listener(event, account_id, model, record, before)

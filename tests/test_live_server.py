@@ -1,0 +1,60 @@
+"""The README flow over real HTTP: `clio-mock serve` in a subprocess on a loopback port."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def live_url(spec_path):
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mockserver.cli", "serve", "--spec", str(spec_path), "--seed", "42", "--port", str(port), "--log-level", "warning"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/__mock__/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        else:
+            pytest.fail(f"server did not start: {proc.stderr.read1().decode() if proc.stderr else ''}")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_readme_flow(live_url):
+    auth = {"Authorization": "Bearer dev"}
+    with httpx.Client(base_url=live_url, headers=auth, timeout=10) as c:
+        r = c.get("/api/v4/matters.json", params={"fields": "id,display_number,client{id,name}", "limit": 5})
+        assert r.status_code == 200 and len(r.json()["data"]) == 5
+        assert r.json()["meta"]["paging"]["next"].startswith(f"{live_url}/api/v4/matters.json?")
+        created = c.post("/api/v4/contacts.json", json={"data": {"type": "Company", "name": "Acme LLP"}}, params={"fields": "id,name"})
+        assert created.status_code == 201
+        cid = created.json()["data"]["id"]
+        assert c.get(f"/api/v4/contacts/{cid}").json()["data"]["id"] == cid
+        assert c.patch(f"/api/v4/contacts/{cid}.json", json={"data": {"name": "Acme LLC"}}, params={"fields": "name"}).json()["data"]["name"] == "Acme LLC"
+        assert c.delete(f"/api/v4/contacts/{cid}.json").status_code == 204
+        assert c.get(f"/api/v4/contacts/{cid}.json").status_code == 404
+        assert httpx.get(f"{live_url}/api/v4/matters.json").status_code == 401
