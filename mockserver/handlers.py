@@ -15,7 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from mockserver.errors import ClioError, not_found
-from mockserver.query import build_filters, page_by_id, page_by_offset, parse_limit, parse_order, integer_param
+from urllib.parse import urlencode
+
+from mockserver.query import build_filters, decode_token, integer_param, page_by_id, page_by_offset, parse_limit, parse_order
 from mockserver.records import RecordWriter, stamp
 from mockserver.serializer import Serializer
 from mockserver.spec import Model, Operation, ParentLink, SpecIndex, parent_links, snake
@@ -176,11 +178,12 @@ class Engine:
             ref = parent.get(source.association)
             row = account.table(source.model).get(ref) if ref is not None else None
             return None, [self._view_row(row, parent, source)] if row else []
-        return None, [self._view_row(r, parent, source) for r in self._related(account, parent, source.model)]
+        related = self._related(account, source.link.parent, parent, source.model)  # type: ignore[union-attr]
+        return None, [self._view_row(r, parent, source) for r in related]
 
-    def _related(self, account: Account, parent: Record, target: str) -> list[Record]:
+    def _related(self, account: Account, parent_model: str, parent: Record, target: str) -> list[Record]:
         """Records of ``target`` a parent points at, directly or through its references."""
-        model = self.index.models[source_model(parent)]
+        model = self.index.models[parent_model]
         found: dict[int, Record] = {}
         table = account.table(target)
         for name, assoc in model.associations.items():
@@ -226,7 +229,7 @@ class Engine:
         scan, rows = self._rows(request, account)
         offset = request.arg("offset")
         token = request.arg("page_token")
-        if scan is not None and order[0] == "id" and offset is None and not (token or "").startswith("bz"):
+        if scan is not None and order[0] == "id" and offset is None and not _is_offset_token(token):
             page = page_by_id(scan, preds, limit, order[1], token)
             start = None
         else:
@@ -328,17 +331,15 @@ class Engine:
         op = request.op
         parent_id = request.arg("parent_id")
         wanted = integer_param(op, "parent_id", parent_id) if parent_id else None
+        # The item kinds are the models the view's ``type`` enum names (Folder, Document).
+        kinds = self.index.models[op.model].fields.get("type", {}).get("enum", [])
         rows: list[Record] = []
-        for name, model in sorted(self.index.models.items()):
-            if model.stored and "parent" in model.associations and name in ("Folder", "Document") or (
-                model.stored and "parent" in model.associations and self.index.models[op.model].fields.get("type")
-                and name in str(self.index.models[op.model].fields["type"].get("enum", ""))
-            ):
-                for record in account.table(name):
-                    parent = record.get("parent")
-                    pid = parent.get("id") if isinstance(parent, dict) else parent
-                    if wanted is None or pid == wanted:
-                        rows.append({**record, "type": name})
+        for name in kinds:
+            for record in account.table(name) if name in self.index.models else []:
+                parent = record.get("parent")
+                pid = parent.get("id") if isinstance(parent, dict) else parent
+                if wanted is None or pid == wanted:
+                    rows.append({**record, "type": name})
         plan = self.serializer.plan(op.model, request.arg("fields"))
         limit = parse_limit(op, request.arg("limit"))
         page = page_by_offset(rows, build_filters(op, self.index.models[op.model], request.query), ("id", False), limit, _offset_from(request.arg("page_token")))
@@ -463,10 +464,6 @@ class Engine:
         return ApiResponse(status, {"data": self.serializer.render(account, record, plan)}, headers)
 
 
-def source_model(record: Record) -> str:
-    return record.get("_model", "Matter")
-
-
 def _path_id(raw: str) -> int:
     """Path ids are integers; anything else names no record (404, as Clio's routes do)."""
     if not raw.isdigit() or len(raw) > 19:
@@ -490,16 +487,16 @@ def _not_modified(headers: dict[str, str], etag: str | None, updated: float | No
 def _offset_from(token: str | None) -> int:
     if not token:
         return 0
-    from mockserver.query import decode_token
-
     kind, value = decode_token(token)
     return value if kind == "o" else 0
 
 
+def _is_offset_token(token: str | None) -> bool:
+    return bool(token) and decode_token(token)[0] == "o"  # type: ignore[arg-type]
+
+
 def _page_url(request: ApiRequest, token: str | None, offset: int | None, start: int | None) -> str:
     """The full URL of another page: the same query with a new page_token (or offset)."""
-    from urllib.parse import urlencode
-
     pairs = [(k, v) for k, vs in request.query.items() for v in vs if k not in ("page_token", "offset")]
     if request.arg("offset") is not None and offset is not None:
         pairs.append(("offset", str(offset)))
