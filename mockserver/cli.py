@@ -92,7 +92,7 @@ def spec_command(args: argparse.Namespace) -> int:
     from mockserver import specsource
 
     if args.spec_command == "fetch":
-        path = specsource.fetch_published_spec(args.url or specsource.CLIO_SPEC_URL, progress=lambda m: print(m, file=sys.stderr))
+        path = specsource.fetch_published_spec(args.url, progress=lambda m: print(m, file=sys.stderr))
         print(path)
         return 0
     if args.spec_command == "path":

@@ -51,8 +51,14 @@ def read_spec_bytes(location: str, timeout: float = 30.0) -> bytes:
         raise SpecError(f"cannot read spec file {path}: {exc.strerror or exc}") from None
 
 
-def fetch_published_spec(url: str = CLIO_SPEC_URL, dest: Path | None = None, progress=None) -> Path:
+def published_spec_url() -> str:
+    """Clio's published document (``CLIO_MOCK_SPEC_URL`` overrides it, e.g. for a mirror)."""
+    return os.environ.get("CLIO_MOCK_SPEC_URL") or CLIO_SPEC_URL
+
+
+def fetch_published_spec(url: str | None = None, dest: Path | None = None, progress=None) -> Path:
     """Download Clio's published OpenAPI document into the cache directory."""
+    url = url or published_spec_url()
     dest = dest or cached_spec_path()
     if progress:
         progress(f"clio-mock: downloading Clio's OpenAPI document from {url} ...")
