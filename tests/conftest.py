@@ -37,3 +37,28 @@ def app(index):
 def client(app):
     with TestClient(app, base_url="http://127.0.0.1:8000", headers=AUTH) as c:
         yield c
+
+
+def free_port() -> int:
+    """A free loopback port for a server subprocess."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_health(url: str, timeout: float = 60.0) -> bool:
+    """Poll ``/__mock__/health`` until it answers 200 (True) or the timeout passes (False)."""
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/__mock__/health", timeout=1).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    return False

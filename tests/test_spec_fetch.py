@@ -6,14 +6,14 @@ from __future__ import annotations
 import functools
 import http.server
 import os
-import socket
 import subprocess
 import sys
 import threading
-import time
 
 import httpx
 import pytest
+
+from conftest import free_port, wait_for_health
 
 
 @pytest.fixture
@@ -46,19 +46,11 @@ def test_fetch_of_a_missing_document_is_one_line_exit_2(tmp_path, spec_site):
 
 
 def test_bare_serve_fetches_first_then_serves(tmp_path, spec_site):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "mockserver.cli", "serve", "--port", str(port), "--log-level", "warning"],
                             env=_env(tmp_path, spec_site), stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/__mock__/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.05)
+        assert wait_for_health(f"http://127.0.0.1:{port}")
         assert (tmp_path / "openapi-v4.json").exists()
         r = httpx.get(f"http://127.0.0.1:{port}/api/v4/users/who_am_i.json", headers={"Authorization": "Bearer x"}, timeout=5)
         assert r.status_code == 200
