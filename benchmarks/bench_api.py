@@ -198,25 +198,17 @@ def stop_process(proc: subprocess.Popen | None, timeout: float = 5.0) -> None:
 def measure_startup(spec: str, repeats: int, workdir: str) -> tuple[dict, str]:
     """Cold and warm start-up times; returns the results and a warm cache dir."""
     cold, warm, cold_srv, warm_srv = [], [], [], []
-    warm_cache = None
-    for i in range(repeats):
-        cache = tempfile.mkdtemp(prefix=f"cold{i}-", dir=workdir)  # fresh and empty
-        srv = Server(spec, cache, workdir, f"cold{i}")
-        try:
-            cold.append(srv.start())
-            cold_srv.append(srv.server_reported_seconds())
-        finally:
-            srv.stop()
-        warm_cache = warm_cache or cache
-        print(f"  cold start {i + 1}/{repeats}: {cold[-1]:.3f}s", file=sys.stderr)
-    for i in range(repeats):
-        srv = Server(spec, warm_cache, workdir, f"warm{i}")
-        try:
-            warm.append(srv.start())
-            warm_srv.append(srv.server_reported_seconds())
-        finally:
-            srv.stop()
-        print(f"  warm start {i + 1}/{repeats}: {warm[-1]:.3f}s", file=sys.stderr)
+    caches = [tempfile.mkdtemp(prefix=f"cold{i}-", dir=workdir) for i in range(repeats)]  # fresh and empty
+    warm_cache = caches[0]  # filled by the first cold start
+    for label, cache_dirs, times, reported in (("cold", caches, cold, cold_srv), ("warm", [warm_cache] * repeats, warm, warm_srv)):
+        for i, cache in enumerate(cache_dirs):
+            srv = Server(spec, cache, workdir, f"{label}{i}")
+            try:
+                times.append(srv.start())
+                reported.append(srv.server_reported_seconds())
+            finally:
+                srv.stop()
+            print(f"  {label} start {i + 1}/{repeats}: {times[-1]:.3f}s", file=sys.stderr)
     result = {
         "cold": {"median_s": statistics.median(cold), "runs_s": cold, "server_reported_s": cold_srv},
         "warm": {"median_s": statistics.median(warm), "runs_s": warm, "server_reported_s": warm_srv},

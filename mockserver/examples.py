@@ -40,7 +40,7 @@ class ExampleBuilder:
         target = assoc.target if assoc and assoc.stored else None
         if target is None and name.endswith("_id") and model is not None:
             inner = model.associations.get(name[:-3])
-            target = inner.target if inner and inner.stored else _model_for_id(self.index, name)
+            target = inner.target if inner and inner.stored else self.index.model_for_id_field(name)
         if prop.get("type") == "object":
             value = {k: self._value(None, k, p, account) for k, p in prop.get("properties", {}).items() if k in prop.get("required", [])}
             if target and "id" in value:
@@ -73,16 +73,6 @@ def scalar_example(name: str, prop: dict[str, Any]) -> Any:
     if name == "color":
         return "#336699"
     return f"Example {name.replace('_', ' ')}"
-
-
-def _model_for_id(index: SpecIndex, name: str) -> str | None:
-    from mockserver.spec import snake
-
-    stem = name[:-3]
-    for model_name, model in index.models.items():
-        if model.stored and snake(model_name) == stem:
-            return model_name
-    return None
 
 
 def _first_id(account: Account, model: str) -> int:

@@ -16,9 +16,9 @@ from datetime import timedelta
 from typing import Any
 
 from mockserver.fakedata import ValueFaker
-from mockserver.records import Clock, make_etag
-from mockserver.spec import Model, SpecIndex, parent_links, snake
-from mockserver.store import Account, Record
+from mockserver.records import Clock, make_etag, set_reference, stamp
+from mockserver.spec import Model, SpecIndex, parent_links
+from mockserver.store import Account, Record, Table
 
 # How many records a default firm has, per model (others get DEFAULT_COUNT). Data, not code:
 # a small practice with enough of the main models to page and filter through.
@@ -54,7 +54,6 @@ class Seeder:
         self.clock = clock
         self.view_models = view_models
         self.singletons = singletons
-        self.collection_of = {snake(m): m for m, model in index.models.items() if model.stored}
 
     def seed(self, account: Account, plan: SeedPlan) -> None:
         faker = ValueFaker(plan.seed + account.id * 7919)
@@ -86,28 +85,28 @@ class Seeder:
         now = self.clock.now()
         created = now - timedelta(seconds=rng.randint(3600, 2 * 365 * 86400))
         updated = created + timedelta(seconds=rng.randint(0, int((now - created).total_seconds())))
-        record["_created"], record["_updated"], record["_version"] = created.timestamp(), updated.timestamp(), 1
-        if "created_at" in model.fields:
-            record["created_at"] = created.isoformat(timespec="seconds")
-        if "updated_at" in model.fields:
-            record["updated_at"] = updated.isoformat(timespec="seconds")
-        if "etag" in model.fields:
-            record["etag"] = make_etag(model.name, record["id"], 1)
+        stamp(model, record, created, created=True)  # created some time ago,
+        stamp(model, record, updated, created=False)  # last touched since then
         _cohere(model, record)
         return record
 
     def _mirror(self, account: Account, model: Model, source: str) -> None:
         """A read-only view table (BillableMatter) shares ids and common fields with its source."""
-        table = account.table(model.name)
-        generated = list(table)
-        table.__init__()  # type: ignore[misc]
+        generated = list(account.table(model.name))
+        table = account.tables[model.name] = Table()
         for record, origin in zip(generated, account.table(source)):
             common = {k: v for k, v in origin.items() if k in model.fields or k in model.associations or k.startswith("_")}
             table.insert({**record, **common, "id": origin["id"]})
 
     def _links(self, model: Model) -> list[tuple[str, str]]:
-        """(record key, parent model) for hidden parent links of nested collections."""
-        links = []
+        """(record key, model) pairs whose key must hold an id of that model: ``X_id`` scalars
+        naming a stored model, and the hidden parent links of nested collections."""
+        links = [
+            (name, target)
+            for name, schema in model.fields.items()
+            if schema.get("type") == "integer" and name[:-3] not in model.associations
+            and (target := self.index.model_for_id_field(name))
+        ]
         for op in self.index.operations:
             if op.model == model.name and op.action == "index":
                 links += [(link.key, link.parent) for link in parent_links(self.index, op) if link.key.startswith("_")]
@@ -118,17 +117,11 @@ class Seeder:
     ) -> None:
         for name, assoc in model.associations.items():
             if assoc.stored and not assoc.many:
-                record[name] = self._pick(account, assoc.target, rng)
-                if f"{name}_id" in model.fields:
-                    record[f"{name}_id"] = record[name]
+                set_reference(model, record, name, self._pick(account, assoc.target, rng))
             elif assoc.stored:
                 record[name] = []
             else:
                 record[name] = self._embedded(account, assoc.target, assoc.schema_name, assoc.many, faker, rng)
-        for name in model.fields:
-            target = self.collection_of.get(name[:-3]) if name.endswith("_id") and model.fields[name].get("type") == "integer" else None
-            if target and name[:-3] not in model.associations:
-                record[name] = self._pick(account, target, rng)
         for key, parent in links:
             record[key] = self._pick(account, parent, rng)
 

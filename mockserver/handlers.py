@@ -82,13 +82,16 @@ class Engine:
         self.view_models = {op.model for op in index.operations if self.sources[op.operation_id].kind not in ("table", "singleton")}
         self.singletons = {op.model for op in index.operations if self.sources[op.operation_id].kind == "singleton"}
         self.mirrors = self._mirrors()
-        self.view_models -= {op.model for op in index.operations if op.action in ("create", "update")}
-        self.view_models -= {"User"}  # who_am_i reads the users table
-        self.actions: dict[str, Callable[[ApiRequest, Account], ApiResponse]] = {
+        # Singletons a user can create (the timer) are per user; settings are per firm.
+        self.user_singletons = {op.model for op in index.operations if op.action == "create" and op.model in self.singletons}
+        # The model of a member path's {id} (/documents/{id}/versions/... -> Document).
+        self.owners = {op.operation_id: index.collection_model(op.path.split("/{id}")[0]) for op in index.operations if "/{id}" in op.path}
+        actions: dict[str, Callable[[ApiRequest, Account], ApiResponse]] = {
             "index": self.index_action, "show": self.show, "create": self.create, "update": self.update,
             "destroy": self.destroy, "who_am_i": self.who_am_i, "ids": self.ids, "copy": self.copy,
             "list": self.list_items,
         }
+        self.handlers = {op.operation_id: actions.get(op.action) or self._custom(op) for op in index.operations}
 
     # ------------------------------------------------------------------ dispatch
 
@@ -96,11 +99,7 @@ class Engine:
         account = self.store.account(request.principal.account_id)
         if account is None:
             raise ClioError(401, "Unauthorized", "The account for this token no longer exists")
-        op = request.op
-        handler = self.actions.get(op.action)
-        if handler is None:
-            handler = self._custom(op)
-        return handler(request, account)
+        return self.handlers[request.op.operation_id](request, account)
 
     def _custom(self, op: Operation) -> Callable[[ApiRequest, Account], ApiResponse]:
         if op.success_status == 303:
@@ -234,7 +233,7 @@ class Engine:
             start = None
         else:
             records = rows if rows is not None else scan()  # type: ignore[misc]
-            start = integer_param(op, "offset", offset) if offset is not None else _offset_from(token)
+            start = integer_param("offset", offset) if offset is not None else _offset_from(token)
             page = page_by_offset(records, preds, order, limit, start)
         data = [self.serializer.render(account, r, plan) for r in page.records]
         paging: dict[str, str] = {}
@@ -330,7 +329,7 @@ class Engine:
         """``Folder#list``: folders and documents together, as ``Item`` rows."""
         op = request.op
         parent_id = request.arg("parent_id")
-        wanted = integer_param(op, "parent_id", parent_id) if parent_id else None
+        wanted = integer_param("parent_id", parent_id) if parent_id else None
         # The item kinds are the models the view's ``type`` enum names (Folder, Document).
         kinds = self.index.models[op.model].fields.get("type", {}).get("enum", [])
         rows: list[Record] = []
@@ -361,7 +360,7 @@ class Engine:
     def promote(self, request: ApiRequest, account: Account) -> ApiResponse:
         """A POST without a body answer (``save_as_latest_version``): point the parent at the child."""
         op = request.op
-        parent_model = next((o.model for o in self.index.operations if o.action == "show" and o.path == op.path.split("/{id}")[0] + "/{id}.json"), None)
+        parent_model = self.owners.get(op.operation_id)
         if parent_model is None or "id" not in request.path_params:
             raise not_found()
         parent = account.table(parent_model).get(_path_id(request.path_params["id"]))
@@ -383,7 +382,7 @@ class Engine:
     def create_from(self, request: ApiRequest, account: Account) -> ApiResponse:
         """A POST action on a record that makes a record of another model (generate_report)."""
         op = request.op
-        path_model = next((o.model for o in self.index.operations if o.action == "show" and o.path == op.path.rsplit("/", 1)[0] + ".json"), None)
+        path_model = self.owners.get(op.operation_id)
         if path_model is not None and "id" in request.path_params:
             if account.table(path_model).get(_path_id(request.path_params["id"])) is None:
                 raise not_found(f"{path_model} with id {request.path_params['id']} was not found")
@@ -427,21 +426,17 @@ class Engine:
 
     def _singleton(self, request: ApiRequest, account: Account) -> Record | None:
         table = account.table(request.op.model)
-        owned = self._owned_by_user(request.op.model)
+        owned = request.op.model in self.user_singletons
         for record in table:
             if not owned or record.get("_owner") == request.principal.user_id:
                 return record
         return None
 
-    def _owned_by_user(self, model: str) -> bool:
-        """Singletons a user can create (the timer) are per user; settings are per firm."""
-        return any(o.model == model and o.action == "create" for o in self.index.operations)
-
     def _take_singleton(self, request: ApiRequest, account: Account, record: Record) -> None:
         existing = self._singleton(request, account)
         if existing is not None and existing is not record:
             account.table(request.op.model).delete(existing["id"])
-        if self._owned_by_user(request.op.model):
+        if request.op.model in self.user_singletons:
             record["_owner"] = request.principal.user_id
 
     def _check_if_match(self, request: ApiRequest, record: Record) -> None:

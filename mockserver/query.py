@@ -47,7 +47,7 @@ def parse_timestamp(value: str, name: str) -> float:
     return parsed.timestamp()
 
 
-def integer_param(op: Operation, name: str, raw: str) -> int:
+def integer_param(name: str, raw: str) -> int:
     try:
         return int(raw)
     except ValueError:
@@ -58,19 +58,21 @@ def build_filters(op: Operation, model: Model, query: dict[str, list[str]]) -> l
     """Predicates for the filters the operation declares and the request uses."""
     preds: list[Predicate] = []
     for name, values in query.items():
-        param = op.params.get(name)
+        # Clients write array filters with or without brackets (ids[]=1 / ids=1; close_date=...).
+        param = op.params.get(name) or op.params.get(f"{name}[]")
         if param is None or param.location != "query" or name in ("fields", "limit", "page_token", "order", "offset"):
             continue
-        pred = _filter(op, model, name, param.schema, values)
+        name = param.name
+        pred = _filter(model, name, param.schema, values)
         if pred is not None:
             preds.append(pred)
     return preds
 
 
-def _filter(op: Operation, model: Model, name: str, schema: dict, values: list[str]) -> Predicate | None:
+def _filter(model: Model, name: str, schema: dict, values: list[str]) -> Predicate | None:
     base = name[:-2] if name.endswith("[]") else name
     if base in ("ids", "exclude_ids"):
-        wanted = {integer_param(op, name, v) for raw in values for v in raw.split(",") if v.strip()}
+        wanted = {integer_param(name, v) for raw in values for v in raw.split(",") if v.strip()}
         return (lambda r: r["id"] in wanted) if base == "ids" else (lambda r: r["id"] not in wanted)
     if base in ("created_since", "updated_since"):
         since = parse_timestamp(values[-1], name)
@@ -79,15 +81,15 @@ def _filter(op: Operation, model: Model, name: str, schema: dict, values: list[s
     if base == "query":
         return _text_query(model, values[-1])
     if base.endswith("_id") and schema.get("type") == "integer":
-        return _id_filter(op, model, name, base, values[-1])
+        return _id_filter(model, name, base, values[-1])
     if base in model.fields:
         return _field_filter(model, base, model.fields[base], schema, values)
     return None
 
 
-def _id_filter(op: Operation, model: Model, name: str, base: str, raw: str) -> Predicate | None:
+def _id_filter(model: Model, name: str, base: str, raw: str) -> Predicate | None:
     """``matter_id=5`` matches the ``matter`` association or a ``matter_id`` scalar."""
-    target = None if raw == "null" else integer_param(op, name, raw)
+    target = None if raw == "null" else integer_param(name, raw)
     assoc = base[:-3]
     if assoc in model.associations and not model.associations[assoc].many:
         return lambda r: r.get(assoc) == target
@@ -153,13 +155,12 @@ def parse_order(op: Operation, raw: str | None) -> tuple[str, bool]:
     """(field, descending) from ``order=field(asc|desc)``; 400 outside the declared enum."""
     param = op.params.get("order")
     if raw is None:
-        default = (param.schema.get("default") if param else None) or "id(asc)"
-        raw = default
+        raw = op.default_order()
     m = _ORDER.match(raw)
     if not m:
         raise bad_request(f"order must look like field(asc) or field(desc), got {raw!r}", "InvalidParameter")
     allowed = param.schema.get("enum") if param else None
-    if allowed and raw not in allowed and raw != "id(asc)":
+    if allowed and raw not in allowed and raw != "id(asc)":  # id(asc) is always the cursor order
         raise bad_request(f"order must be one of {', '.join(allowed)}", "InvalidParameter")
     return m.group(1), m.group(2) == "desc"
 
@@ -168,7 +169,7 @@ def parse_limit(op: Operation, raw: str | None) -> int:
     low, high = op.limit_range()
     if raw is None:
         return high
-    value = integer_param(op, "limit", raw)
+    value = integer_param("limit", raw)
     if not low <= value <= high:
         raise bad_request(f"limit must be between {low} and {high}", "InvalidParameter")
     return value

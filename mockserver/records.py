@@ -54,6 +54,13 @@ def stamp(model: Model, record: Record, now: datetime, created: bool) -> None:
         record["etag"] = make_etag(model.name, record["id"], record["_version"])
 
 
+def set_reference(model: Model, record: Record, name: str, target_id: int | None) -> None:
+    """Point association ``name`` at a record, keeping Clio's scalar twin (``client_id``) in step."""
+    record[name] = target_id
+    if f"{name}_id" in model.fields:
+        record[f"{name}_id"] = target_id
+
+
 class RecordWriter:
     """Applies request data to records of one account."""
 
@@ -76,9 +83,7 @@ class RecordWriter:
         assoc = model.associations[key]
         target = self.models.get(assoc.target)
         if assoc.stored and not assoc.many:
-            record[key] = self._reference(account, assoc.target, key, value)
-            if f"{key}_id" in model.fields:  # Clio keeps a scalar twin (Matter.client_id)
-                record[f"{key}_id"] = record[key]
+            set_reference(model, record, key, self._reference(account, assoc.target, key, value))
         elif assoc.stored:
             record[key] = self._references(account, assoc.target, key, record.get(key) or [], value)
         elif assoc.many:

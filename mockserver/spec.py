@@ -99,6 +99,14 @@ class Operation:
             return int(m.group(1)), int(m.group(2))
         return int(param.schema.get("minimum", 1)), int(param.schema.get("maximum", 200))
 
+    def default_order(self) -> str:
+        """The default ``order``: stated in prose ("Default: `date(asc)`"), else ``id(asc)``."""
+        param = self.params.get("order")
+        if param is None:
+            return "id(asc)"
+        m = re.search(r"Default: `([\w.]+\((?:asc|desc)\))`", param.description)
+        return m.group(1) if m else param.schema.get("default") or "id(asc)"
+
 
 @dataclass
 class ApiVersions:
@@ -125,12 +133,19 @@ class SpecIndex:
     versions: ApiVersions
     servers: list[str]
 
-    def model_for_collection(self, segment: str) -> str | None:
-        """The model whose collection path is ``/segment.json`` (``matters`` -> Matter)."""
+    def collection_model(self, prefix: str) -> str | None:
+        """The model listed at ``prefix.json`` (``/matters`` -> Matter). Used at start-up only."""
         for op in self.operations:
-            if op.action == "index" and op.path == f"/{segment}.json":
+            if op.action == "index" and op.path == f"{prefix}.json":
                 return op.model
         return None
+
+    def model_for_id_field(self, name: str) -> str | None:
+        """The stored model a ``<model>_id`` field names (``document_id`` -> Document)."""
+        if not name.endswith("_id"):
+            return None
+        stem = name[:-3]
+        return next((m for m, model in self.models.items() if model.stored and snake(m) == stem), None)
 
 
 # --------------------------------------------------------------------------- loading
@@ -372,7 +387,7 @@ def parent_links(index: SpecIndex, op: Operation) -> list[ParentLink]:
     links = []
     for param in params:
         prefix = op.path.split("/{" + param + "}", 1)[0]
-        parent = next((o.model for o in index.operations if o.action == "index" and o.path == f"{prefix}.json"), None)
+        parent = index.collection_model(prefix)
         if parent is None:
             continue
         child = index.models.get(op.model)

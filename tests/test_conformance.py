@@ -24,7 +24,7 @@ def _path(index, account, engine, op):
             candidates = [i for i in candidates if i in child_parents] or candidates
         values[link.param] = candidates[0]
     if "id" in op.path_params and "id" not in values:
-        owner = index.model_for_collection(op.path.split("/{id}")[0].lstrip("/")) or source.model
+        owner = engine.owners.get(op.operation_id) or source.model
         rows = list(account.table(owner))
         if source.link is not None and owner == source.model:
             rows = [r for r in rows if r.get(source.link.key) == values.get(source.link.param)]

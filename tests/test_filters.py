@@ -39,3 +39,9 @@ def test_status_filter_is_case_insensitive_and_takes_a_list(client):
 
 def test_bad_timestamp_is_400(client):
     assert client.get("/api/v4/contacts.json", params={"updated_since": "yesterday"}).status_code == 400
+
+
+def test_array_filter_without_brackets(client):
+    ids = [r["id"] for r in client.get("/api/v4/contacts.json", params={"limit": 3}).json()["data"]]
+    r = client.get("/api/v4/contacts.json", params=[("ids", ids[0]), ("ids", ids[2])])
+    assert [c["id"] for c in r.json()["data"]] == [ids[0], ids[2]]

@@ -80,3 +80,10 @@ def test_offset_mode_and_ceiling(client):
 
 def test_bad_page_token_is_400(client):
     assert client.get("/api/v4/contacts.json", params={"page_token": "!!garbage"}).status_code == 400
+
+
+def test_default_order_stated_in_prose(client):
+    """Clio documents date(asc) as the default for communications (BEHAVIOR.md 6)."""
+    rows = client.get("/api/v4/communications.json", params={"fields": "id,date", "limit": 200}).json()["data"]
+    dates = [r["date"] for r in rows]
+    assert len(rows) > 2 and dates == sorted(dates)
