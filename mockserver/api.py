@@ -74,13 +74,13 @@ class ApiApp:
         extra: dict[str, str] = {}
         try:
             version = self._version(headers)
-            response, extra = await self._serve(scope, receive, headers)
+            response = await self._serve(scope, receive, headers, extra)
         except ClioError as exc:
             response = ApiResponse(exc.status, exc.body(), exc.headers)
         except Exception:  # a bug must still answer in Clio's shape, and be visible in the log
             log.exception("unhandled error serving %s %s", scope["method"], scope["path"])
             response = ApiResponse(500, ClioError(500, "InternalServerError", "The mock failed to handle this request").body())
-        response.headers.update(extra)
+        response.headers = {**extra, **response.headers}
         if response.status < 400 or response.status == 304:
             response.headers["X-API-VERSION"] = version
         await _send(send, response)
@@ -93,12 +93,13 @@ class ApiApp:
             raise ClioError(410, "Gone", f"API version {requested!r} is invalid or no longer supported")
         return requested.strip()
 
-    async def _serve(self, scope: dict, receive: Callable, headers: dict[str, str]) -> tuple[ApiResponse, dict[str, str]]:
+    async def _serve(self, scope: dict, receive: Callable, headers: dict[str, str], extra: dict[str, str]) -> ApiResponse:
+        """Route, authenticate, run the hooks, decode the body, call the engine. Headers the
+        hooks give (rate limits) land in ``extra`` so error answers carry them too."""
         method = scope["method"]
         path = scope["path"][len(API_PREFIX):] or "/"
         op, path_params = self.router.match("GET" if method == "HEAD" else method, path)
         principal = self.authenticator.authenticate(headers.get("authorization"), self.now())
-        extra: dict[str, str] = {}
         for hook in self.hooks:
             extra.update(hook(principal, op, headers) or {})
         query: dict[str, list[str]] = {}
@@ -109,7 +110,7 @@ class ApiApp:
             raise bad_request("The query string is malformed", "InvalidParameter") from None
         data = await self._body(scope, receive, headers, op) if op.request_schema is not None else None
         request = ApiRequest(op, principal, {k: unquote(v) for k, v in path_params.items()}, query, headers, data, _base_url(scope, headers), path)
-        return self.engine.handle(request), extra
+        return self.engine.handle(request)
 
     async def _body(self, scope: dict, receive: Callable, headers: dict[str, str], op: Operation) -> Any:
         raw = await _read(receive)

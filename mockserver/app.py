@@ -16,12 +16,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mockserver.api import API_PREFIX, ApiApp
-from mockserver.auth import AnyBearerAuthenticator, Authenticator
 from mockserver.config import Settings
 from mockserver.generate import SeedPlan, Seeder
-from mockserver.handlers import Engine
+from mockserver.handlers import Engine, Principal
+from mockserver.oauth import OAuthConfig, OAuthServer, check_permission
+from mockserver.oauth_http import OAuthRoutes
+from mockserver.ratelimit import RateLimiter
 from mockserver.records import Clock, RecordWriter
-from mockserver.spec import SpecIndex
+from mockserver.spec import Operation, SpecIndex
 from mockserver.specsource import load_index, resolve_location
 from mockserver.store import MemoryStore
 
@@ -38,15 +40,25 @@ class MockState:
     clock: Clock
     engine: Engine
     seeder: Seeder
+    oauth: OAuthServer
+    rate_limiter: RateLimiter
 
     def reset(self) -> None:
-        """Forget everything and seed the configured firms again."""
+        """Forget everything (records, grants, tokens, rate counts) and seed the firms again."""
         with self.store.lock:
             self.store.clear()
             plan = SeedPlan(self.settings.seed, self.settings.scale, dict(self.settings.counts))
             for n in range(self.settings.accounts):
                 account = self.store.add_account(DEFAULT_ACCOUNT_NAME if n == 0 else f"Firm {n + 1}")
                 self.seeder.seed(account, plan)
+            self.oauth.reset()
+            self.rate_limiter.reset()
+
+    def api_checks(self, principal: Principal, op: Operation, headers: dict[str, str]) -> dict[str, str]:
+        """Per-request checks after authentication: the rate limit, then permissions."""
+        limits = self.rate_limiter.hit(principal.token)
+        check_permission(principal, op)
+        return limits
 
 
 class ClioMock:
@@ -71,15 +83,19 @@ def build_state(settings: Settings, index: SpecIndex | None = None) -> MockState
     store = MemoryStore()
     clock = Clock()
     engine = Engine(index, store, RecordWriter(index, clock))
-    state = MockState(settings, index, store, clock, engine, Seeder(index, clock, engine.view_models, engine.singletons, engine.mirrors))
+    oauth = OAuthServer(store, clock, OAuthConfig(settings.token_lifetime, settings.code_lifetime, settings.auto_approve, settings.dev_token))
+    state = MockState(
+        settings, index, store, clock, engine, Seeder(index, clock, engine.view_models, engine.singletons, engine.mirrors),
+        oauth, RateLimiter(settings.rate_limit, settings.rate_window, clock.time),
+    )
     state.reset()
     return state
 
 
-def create_app(settings: Settings | None = None, index: SpecIndex | None = None, authenticator: Authenticator | None = None) -> ClioMock:
+def create_app(settings: Settings | None = None, index: SpecIndex | None = None) -> ClioMock:
     """A ready ASGI app serving Clio's API from the spec in ``settings``."""
     state = build_state(settings or Settings(), index)
-    api = ApiApp(state.index, state.engine, authenticator or AnyBearerAuthenticator(state.store), state.clock.time)
+    api = ApiApp(state.index, state.engine, state.oauth, state.clock.time, [state.api_checks])
     return ClioMock(state, api, _service_routes(state))
 
 
@@ -98,6 +114,7 @@ def _service_routes(state: MockState) -> Starlette:
         return JSONResponse({"error": {"type": "RecordNotFound" if code == 404 else "HttpError", "message": f"No route matches {request.url.path}"}}, status_code=code)
 
     routes = [
+        *OAuthRoutes(state.oauth, state.store).routes(),
         Route("/__mock__/health", health),
         Route("/__mock__/files/{account:int}/{model}/{record}", file_content),
     ]

@@ -1,15 +1,13 @@
 """The authentication seam: who a bearer token acts as.
 
-Every ``/api/v4`` request passes through an :class:`Authenticator`. Until the OAuth server
-lands, :class:`AnyBearerAuthenticator` accepts any bearer token as the default account's
-first user; the OAuth work swaps in a token-checking one behind the same interface.
+Every ``/api/v4`` request passes through an :class:`Authenticator`; the mock's is the OAuth
+server (:class:`mockserver.oauth.OAuthServer`). Tests may plug in their own.
 """
 
 from __future__ import annotations
 
 from mockserver.errors import ClioError
 from mockserver.handlers import Principal
-from mockserver.store import MemoryStore
 
 INVALID_TOKEN = "The access token provided is expired, revoked, malformed or invalid for other reasons."
 
@@ -39,20 +37,3 @@ class Authenticator:
 
     def authenticate(self, authorization: str | None, now: float) -> Principal:
         raise NotImplementedError
-
-
-class AnyBearerAuthenticator(Authenticator):
-    """Any bearer token is the default account's first user; a missing one is 401."""
-
-    def __init__(self, store: MemoryStore) -> None:
-        self.store = store
-
-    def authenticate(self, authorization: str | None, now: float) -> Principal:
-        token = bearer_token(authorization)
-        if token is None:
-            raise ClioError(401, "Unauthorized", "An access token is required: send Authorization: Bearer <token>")
-        account = next(iter(self.store.accounts.values()), None)
-        if account is None:
-            raise AuthError()
-        users = account.table("User").ids
-        return Principal(account.id, users[0] if users else None, token)

@@ -34,6 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--records", action="append", default=[], metavar="MODEL=N", help="records to seed for a model")
     serve.add_argument("--accounts", type=int, default=1, help="number of seeded firms")
     serve.add_argument("--no-index-cache", action="store_true", help="do not read or write the on-disk spec index")
+    serve.add_argument("--rate-limit", type=int, default=50, help="requests per token per minute (0: no limit)")
+    serve.add_argument("--token-lifetime", type=int, default=30 * 86400, help="access token lifetime in seconds")
+    serve.add_argument("--code-lifetime", type=int, default=600, help="authorization code lifetime in seconds")
+    serve.add_argument("--auto-approve", action="store_true", help="skip the OAuth approval page for every app")
+    serve.add_argument("--dev-token", default="dev", help="a long-lived token for the default account ('' for none)")
     serve.add_argument("--log-level", default="info")
 
     spec = sub.add_parser("spec", help="work with Clio's OpenAPI document")
@@ -74,7 +79,9 @@ def serve(args: argparse.Namespace) -> int:
     index = load_index(location, use_cache=not args.no_index_cache)
     settings = Settings(
         spec=location, seed=args.seed, scale=args.scale, counts=_counts(args.records),
-        accounts=args.accounts, host=args.host, port=args.port,
+        accounts=args.accounts, host=args.host, port=args.port, rate_limit=args.rate_limit,
+        token_lifetime=args.token_lifetime, code_lifetime=args.code_lifetime, auto_approve=args.auto_approve,
+        dev_token=args.dev_token or None,
     )
     app = create_app(settings, index=index)
     print(

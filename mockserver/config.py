@@ -17,3 +17,9 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     index_cache: bool = True
+    token_lifetime: int = 30 * 86400  # seconds; Clio's access tokens last 30 days
+    code_lifetime: int = 600  # authorization codes: 10 minutes
+    auto_approve: bool = False  # skip the approval page for every app
+    dev_token: str | None = "dev"  # a long-lived token for the default account (None: none)
+    rate_limit: int = 50  # requests per token per window; 0 turns limiting off
+    rate_window: int = 60

@@ -93,7 +93,7 @@ class Seeder:
     def _mirror(self, account: Account, model: Model, source: str) -> None:
         """A read-only view table (BillableMatter) shares ids and common fields with its source."""
         generated = list(account.table(model.name))
-        table = account.tables[model.name] = Table()
+        table = account.tables[model.name] = Table(account.first_id)
         for record, origin in zip(generated, account.table(source)):
             common = {k: v for k, v in origin.items() if k in model.fields or k in model.associations or k.startswith("_")}
             table.insert({**record, **common, "id": origin["id"]})

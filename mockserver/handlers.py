@@ -30,7 +30,7 @@ class Principal:
 
     account_id: int
     user_id: int | None
-    token: str = ""
+    token: str = ""  # a stable key for the token (its digest), never the token in clear
     permissions: frozenset[str] = frozenset()
 
 

@@ -82,6 +82,7 @@ class Operation:
     response_content_type: str | None
     responses: dict[int, dict[str, Any] | None]  # status -> resolved schema (None: no body)
     list_response: bool = False  # success body is {"data": [...]}
+    areas: tuple[str, ...] = ()  # permission areas (the spec's x-tagGroups holding its tag)
 
     @property
     def parent_params(self) -> list[str]:
@@ -227,13 +228,17 @@ def build_index(doc: dict[str, Any], sha256: str) -> SpecIndex:
     """Index a parsed spec document into operations, models and versions."""
     resolver = _Resolver(doc)
     raw_schemas = doc.get("components", {}).get("schemas", {})
+    areas_by_tag: dict[str, list[str]] = {}
+    for group in doc.get("x-tagGroups", []):
+        for tag in group.get("tags", []):
+            areas_by_tag.setdefault(tag, []).append(area_name(group.get("name", "")))
     operations = [
         op
         for path, item in doc["paths"].items()
         if path.endswith(".json") or f"{path}.json" not in doc["paths"]
         for method, raw in item.items()
         if method in HTTP_METHODS and isinstance(raw, dict)
-        for op in [_operation(path, method, raw, resolver)]
+        for op in [_operation(path, method, raw, resolver, areas_by_tag)]
     ]
     models = _models(raw_schemas, resolver, operations)
     schemas = {name: flatten(resolver.schema(name)) for name in raw_schemas}
@@ -248,7 +253,12 @@ def build_index(doc: dict[str, Any], sha256: str) -> SpecIndex:
     )
 
 
-def _operation(path: str, method: str, raw: dict[str, Any], resolver: _Resolver) -> Operation:
+def area_name(group: str) -> str:
+    """A permission area's machine name: ``Clio Payments`` -> ``clio_payments``."""
+    return re.sub(r"[^a-z0-9]+", "_", group.lower()).strip("_")
+
+
+def _operation(path: str, method: str, raw: dict[str, Any], resolver: _Resolver, areas_by_tag: dict[str, list[str]]) -> Operation:
     op_id = str(raw.get("operationId") or f"{path}#{method}")
     name, _, action = op_id.partition("#")
     params = {}
@@ -283,6 +293,7 @@ def _operation(path: str, method: str, raw: dict[str, Any], resolver: _Resolver)
         response_schema=schema,
         response_content_type=content_type,
         responses=responses,
+        areas=tuple(a for tag in raw.get("tags", []) for a in areas_by_tag.get(tag, [area_name(tag)])),
         list_response=list_response,
     )
 

@@ -18,7 +18,7 @@ import platformdirs
 from mockserver.spec import SpecError, SpecIndex, build_index, parse_spec_bytes
 
 CLIO_SPEC_URL = "https://docs.developers.clio.com/openapi.json"
-INDEX_FORMAT = 6  # bump when SpecIndex's shape changes, so old pickles are ignored
+INDEX_FORMAT = 7  # bump when SpecIndex's shape changes, so old pickles are ignored
 
 
 def cache_dir() -> Path:

@@ -22,10 +22,10 @@ Record = dict[str, Any]
 class Table:
     """The records of one model in one account, in id order."""
 
-    def __init__(self) -> None:
+    def __init__(self, first_id: int = 1) -> None:
         self.rows: dict[int, Record] = {}
         self.ids: list[int] = []  # ascending
-        self.next_id = 1
+        self.next_id = first_id
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -78,10 +78,15 @@ class Account:
     tables: dict[str, Table] = field(default_factory=dict)
     embedded_ids: dict[str, int] = field(default_factory=dict)
 
+    @property
+    def first_id(self) -> int:
+        """Ids are unique across firms, as in Clio: firm N counts from (N-1) * 10^7 + 1."""
+        return (self.id - 1) * 10_000_000 + 1
+
     def table(self, model: str) -> Table:
         table = self.tables.get(model)
         if table is None:
-            table = self.tables[model] = Table()
+            table = self.tables[model] = Table(self.first_id)
         return table
 
     def next_embedded_id(self, model: str) -> int:

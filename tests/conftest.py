@@ -13,7 +13,7 @@ from mockserver.specsource import load_index
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "clio"
 SPEC_PATH = SHARED / "openapi-v4.json"
-AUTH = {"Authorization": "Bearer test-token"}
+AUTH = {"Authorization": "Bearer dev"}  # the default account's long-lived dev token
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +30,7 @@ def index(spec_path):
 
 @pytest.fixture
 def app(index):
-    return create_app(Settings(spec=str(SPEC_PATH), seed=42), index=index)
+    return create_app(Settings(spec=str(SPEC_PATH), seed=42, rate_limit=0), index=index)
 
 
 @pytest.fixture

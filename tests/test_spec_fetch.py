@@ -52,7 +52,7 @@ def test_bare_serve_fetches_first_then_serves(tmp_path, spec_site):
     try:
         assert wait_for_health(f"http://127.0.0.1:{port}")
         assert (tmp_path / "openapi-v4.json").exists()
-        r = httpx.get(f"http://127.0.0.1:{port}/api/v4/users/who_am_i.json", headers={"Authorization": "Bearer x"}, timeout=5)
+        r = httpx.get(f"http://127.0.0.1:{port}/api/v4/users/who_am_i.json", headers={"Authorization": "Bearer dev"}, timeout=5)
         assert r.status_code == 200
     finally:
         proc.terminate()
