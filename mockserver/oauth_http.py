@@ -17,11 +17,12 @@ from mockserver.oauth import APPROVAL_PATH, DeveloperApp, OAuthError, OAuthServe
 from mockserver.store import MemoryStore
 
 _PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;color:#1f2d3d}}
 .card{{border:1px solid #d5dde5;border-radius:8px;padding:1.5rem}}button{{font-size:1rem;padding:.5rem 1.5rem;margin-right:.5rem}}
 #allow{{background:#0070e0;color:#fff;border:0;border-radius:4px}}#deny{{background:#fff;border:1px solid #aab;border-radius:4px}}
-li{{margin:.2rem 0}}</style></head>
+li{{margin:.2rem 0}}select{{font:inherit}}</style></head>
 <body><div class="card">{body}</div></body></html>"""
 
 
@@ -97,11 +98,11 @@ class OAuthRoutes:
         )
         body = (
             f"<h1>Authorize {html.escape(app.name)}</h1><p>{html.escape(app.description)}</p>"
-            f"<p>{html.escape(app.name)} is asking for access to your Clio account:</p><ul id='permissions'>{perms}</ul>"
-            f"<form method='post' action='/oauth/authorize'>{hidden}"
-            f"<label>Act as <select name='user' id='user'>{options}</select></label><p>"
-            "<button id='allow' name='decision' value='allow'>Allow</button>"
-            "<button id='deny' name='decision' value='deny'>Deny</button></p></form>"
+            f'<p>{html.escape(app.name)} is asking for access to your Clio account:</p><ul id="permissions">{perms}</ul>'
+            f'<form method="post" action="/oauth/authorize">{hidden}'
+            f'<label>Act as <select name="user" id="user">{options}</select></label><p>'
+            '<button id="allow" name="decision" value="allow" autofocus>Allow</button>'
+            '<button id="deny" name="decision" value="deny">Deny</button></p></form>'
         )
         return _page(f"Authorize {app.name}", body)
 
