@@ -19,7 +19,7 @@ from mockserver.api import API_PREFIX, ApiApp
 from mockserver.config import Settings
 from mockserver.generate import SeedPlan, Seeder
 from mockserver.handlers import Engine, Principal
-from mockserver.oauth import OAuthConfig, OAuthServer, check_permission
+from mockserver.oauth import OAuthConfig, OAuthServer, check_permission, load_apps_file
 from mockserver.oauth_http import OAuthRoutes
 from mockserver.ratelimit import RateLimiter
 from mockserver.records import Clock, RecordWriter
@@ -83,7 +83,8 @@ def build_state(settings: Settings, index: SpecIndex | None = None) -> MockState
     store = MemoryStore()
     clock = Clock()
     engine = Engine(index, store, RecordWriter(index, clock))
-    oauth = OAuthServer(store, clock, OAuthConfig(settings.token_lifetime, settings.code_lifetime, settings.auto_approve, settings.dev_token))
+    apps = load_apps_file(settings.apps_file) if settings.apps_file else []
+    oauth = OAuthServer(store, clock, OAuthConfig(settings.token_lifetime, settings.code_lifetime, settings.auto_approve, settings.dev_token, apps))
     state = MockState(
         settings, index, store, clock, engine, Seeder(index, clock, engine.view_models, engine.singletons, engine.mirrors),
         oauth, RateLimiter(settings.rate_limit, settings.rate_window, clock.time),

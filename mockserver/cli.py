@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from mockserver.config import Settings
+from mockserver.errors import ClioError
 from mockserver.spec import SpecError
 
 EXIT_USAGE = 2
@@ -39,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--code-lifetime", type=int, default=600, help="authorization code lifetime in seconds")
     serve.add_argument("--auto-approve", action="store_true", help="skip the OAuth approval page for every app")
     serve.add_argument("--dev-token", default="dev", help="a long-lived token for the default account ('' for none)")
+    serve.add_argument("--apps", dest="apps_file", help="YAML file declaring more developer apps")
     serve.add_argument("--log-level", default="info")
 
     spec = sub.add_parser("spec", help="work with Clio's OpenAPI document")
@@ -63,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     except SpecError as exc:
         print(f"clio-mock: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except ClioError as exc:  # a bad apps or scenario file: one line, no traceback
+        print(f"clio-mock: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE
     return 0
 
 
@@ -81,7 +86,7 @@ def serve(args: argparse.Namespace) -> int:
         spec=location, seed=args.seed, scale=args.scale, counts=_counts(args.records),
         accounts=args.accounts, host=args.host, port=args.port, rate_limit=args.rate_limit,
         token_lifetime=args.token_lifetime, code_lifetime=args.code_lifetime, auto_approve=args.auto_approve,
-        dev_token=args.dev_token or None,
+        dev_token=args.dev_token or None, apps_file=args.apps_file,
     )
     app = create_app(settings, index=index)
     print(

@@ -23,3 +23,4 @@ class Settings:
     dev_token: str | None = "dev"  # a long-lived token for the default account (None: none)
     rate_limit: int = 50  # requests per token per window; 0 turns limiting off
     rate_window: int = 60
+    apps_file: str | None = None  # YAML declaring more developer apps

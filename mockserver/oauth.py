@@ -108,6 +108,7 @@ class OAuthConfig:
     code_lifetime: int = 600
     auto_approve: bool = False
     dev_token: str | None = "dev"  # a long-lived token of the default app (None: off)
+    extra_apps: list[DeveloperApp] = field(default_factory=list)  # declared in --apps FILE
 
 
 def _digest(secret: str) -> str:
@@ -139,6 +140,8 @@ class OAuthServer(Authenticator):
                 DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, "clio-mock default app", list(DEFAULT_REDIRECT_URIS),
                 {"*": WRITE}, "The app every clio-mock server has out of the box.", "https://github.com/clio-mock",
             ))
+            for app in self.config.extra_apps:
+                self.register_app(app)
             if self.config.dev_token and self.store.accounts:
                 account = next(iter(self.store.accounts.values()))
                 users = account.table("User").ids
@@ -285,3 +288,39 @@ def check_permission(principal: Principal, op: Operation) -> None:
         return
     need = "read" if op.method == "GET" else "read-write"
     raise ClioError(403, "ForbiddenError", f"This application needs {need} access to {' or '.join(op.areas) or 'this area'}.")
+
+
+def load_apps_file(path: str) -> list[DeveloperApp]:
+    """Developer apps declared in a YAML (or JSON) file::
+
+        apps:
+          - name: Matter Sync
+            client_id: matter-sync          # optional: generated when absent
+            client_secret: s3cret           # optional: generated when absent
+            redirect_uris: ["http://127.0.0.1:*/callback"]
+            permissions: {matters: write, contacts: read}
+            auto_approve: true              # optional
+    """
+    import yaml
+
+    from mockserver.errors import ClioError
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            doc = yaml.safe_load(fh) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ClioError(400, "InvalidAppsFile", f"{path}: {exc}") from None
+    apps = []
+    for i, raw in enumerate(doc.get("apps", []) if isinstance(doc, dict) else []):
+        where = f"{path}: apps[{i}]"
+        if not isinstance(raw, dict) or not raw.get("name") or not isinstance(raw.get("redirect_uris", []), list):
+            raise ClioError(400, "InvalidAppsFile", f"{where}: needs a name and a list of redirect_uris")
+        perms = raw.get("permissions") or {"*": WRITE}
+        if not isinstance(perms, dict) or any(v not in (READ, WRITE) for v in perms.values()):
+            raise ClioError(400, "InvalidAppsFile", f"{where}.permissions: each area must be 'read' or 'write'")
+        apps.append(DeveloperApp(
+            str(raw.get("client_id") or secrets.token_urlsafe(18)), str(raw.get("client_secret") or secrets.token_urlsafe(32)),
+            str(raw["name"]), [str(u) for u in raw.get("redirect_uris", [])], {str(k): str(v) for k, v in perms.items()},
+            str(raw.get("description", "")), str(raw.get("website", "")), bool(raw.get("auto_approve", False)),
+        ))
+    return apps
