@@ -10,17 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from email.utils import format_datetime, parsedate_to_datetime
 from datetime import datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from mockserver.errors import ClioError, not_found
-from urllib.parse import urlencode
 
 from mockserver.query import build_filters, decode_token, integer_param, page_by_id, page_by_offset, parse_limit, parse_order
 from mockserver.records import RecordWriter, stamp
 from mockserver.serializer import Serializer
-from mockserver.spec import Model, Operation, ParentLink, SpecIndex, parent_links, snake
+from mockserver.spec import Operation, ParentLink, SpecIndex, parent_links, snake
 from mockserver.store import Account, MemoryStore, Record
 
 
@@ -251,20 +251,16 @@ class Engine:
         op = request.op
         source = self.sources[op.operation_id]
         model = self.index.models[op.model]
-        record: Record = {}
-        table = account.table(op.model)
+        preset: Record = {}
         with self.store.lock:
-            table.insert(record)
-            try:
-                if source.kind == "singleton":
-                    self._take_singleton(request, account, record)
-                if source.link is not None:
-                    record[source.link.key] = self._parent(request, account, source.link)["id"]
-                self.writer.apply(account, model, record, (request.data or {}).get("data") or {})
-            except ClioError:
-                table.delete(record["id"])
-                raise
-            stamp(model, record, self.writer.clock.now(), created=True)
+            if source.link is not None:
+                preset[source.link.key] = self._parent(request, account, source.link)["id"]
+            if op.model in self.user_singletons:
+                preset["_owner"] = request.principal.user_id
+            previous = self._singleton(request, account) if source.kind == "singleton" else None
+            record = self.writer.create(account, model, _data(request), preset)
+            if previous is not None:  # a new timer replaces the user's running one
+                account.table(op.model).delete(previous["id"])
         self.store.notify("created", account.id, op.model, record)
         return self._record_response(request, account, record, op.success_status, conditional=False)
 
@@ -276,7 +272,7 @@ class Engine:
             self._check_if_match(request, record)
             before = dict(record)
             draft = dict(record)
-            self.writer.apply(account, model, draft, (request.data or {}).get("data") or {})
+            self.writer.apply(account, model, draft, _data(request))
             stamp(model, draft, self.writer.clock.now(), created=False)
             record.clear()
             record.update(draft)  # in place: references to the dict stay valid
@@ -318,10 +314,7 @@ class Engine:
         original = self._find(request, account)
         model = self.index.models[op.model]
         with self.store.lock:
-            record = {k: v for k, v in original.items() if k != "id"}
-            account.table(op.model).insert(record)
-            self.writer.apply(account, model, record, (request.data or {}).get("data") or {})
-            stamp(model, record, self.writer.clock.now(), created=True)
+            record = self.writer.create(account, model, _data(request), original)
         self.store.notify("created", account.id, op.model, record)
         return self._record_response(request, account, record, op.success_status, conditional=False)
 
@@ -432,13 +425,6 @@ class Engine:
                 return record
         return None
 
-    def _take_singleton(self, request: ApiRequest, account: Account, record: Record) -> None:
-        existing = self._singleton(request, account)
-        if existing is not None and existing is not record:
-            account.table(request.op.model).delete(existing["id"])
-        if request.op.model in self.user_singletons:
-            record["_owner"] = request.principal.user_id
-
     def _check_if_match(self, request: ApiRequest, record: Record) -> None:
         wanted = request.headers.get("if-match")
         if wanted and wanted != "*" and record.get("etag") not in {w.strip() for w in wanted.split(",")}:
@@ -457,6 +443,11 @@ class Engine:
         if conditional and status == 200 and _not_modified(request.headers, etag, updated):
             return ApiResponse(304, None, headers)
         return ApiResponse(status, {"data": self.serializer.render(account, record, plan)}, headers)
+
+
+def _data(request: ApiRequest) -> dict[str, Any]:
+    """The ``data`` object of a write body (validated already)."""
+    return (request.data or {}).get("data") or {}
 
 
 def _path_id(raw: str) -> int:

@@ -69,6 +69,23 @@ class RecordWriter:
         self.models = index.models
         self.clock = clock
 
+    def create(self, account: Account, model: Model, data: dict[str, Any], preset: Record | None = None) -> Record:
+        """Insert a new record of ``model`` with ``data`` applied; nothing is stored on error.
+
+        ``preset`` holds values set before the data (a parent link, a copied record).
+        Callers tell the store's listeners (``store.notify``) once the record is in.
+        """
+        record: Record = {k: v for k, v in (preset or {}).items() if k != "id"}
+        table = account.table(model.name)
+        table.insert(record)
+        try:
+            self.apply(account, model, record, data)
+        except Exception:
+            table.delete(record["id"])
+            raise
+        stamp(model, record, self.clock.now(), created=True)
+        return record
+
     def apply(self, account: Account, model: Model, record: Record, data: dict[str, Any]) -> None:
         for key, value in data.items():
             if key in model.associations:

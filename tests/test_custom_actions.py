@@ -61,3 +61,11 @@ def test_document_versions_nested_under_document(client):
     version = client.get("/api/v4/documents.json", params={"limit": 1}).json()["data"][0]
     rows = client.get(f"/api/v4/documents/{version['id']}/versions.json", params={"fields": "id,document_id", "limit": 200}).json()["data"]
     assert all(r["document_id"] == version["id"] for r in rows)
+
+
+def test_failed_timer_start_keeps_the_running_timer(client):
+    activity = client.get("/api/v4/activities.json", params={"limit": 1}).json()["data"][0]
+    client.post("/api/v4/timer.json", json={"data": {"activity": {"id": activity["id"]}}})
+    running = client.get("/api/v4/timer.json").json()["data"]
+    assert client.post("/api/v4/timer.json", json={"data": {"activity": {"id": 987654321}}}).status_code == 404
+    assert client.get("/api/v4/timer.json").json()["data"] == running
