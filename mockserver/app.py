@@ -8,7 +8,7 @@ downloads, later OAuth and the control API) is a small Starlette app beside it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -17,8 +17,12 @@ from starlette.routing import Route
 
 from mockserver.api import API_PREFIX, ApiApp
 from mockserver.config import Settings
-from mockserver.generate import SeedPlan, Seeder
+from mockserver.control import PREFIX as CONTROL_PREFIX
+from mockserver.control import ControlApi
+from mockserver.faults import Faults, inject
+from mockserver.generate import Seeder, SeedPlan
 from mockserver.handlers import Engine, Principal
+from mockserver.journal import Journal
 from mockserver.oauth import OAuthConfig, OAuthServer, check_permission, load_apps_file
 from mockserver.oauth_http import OAuthRoutes
 from mockserver.ratelimit import RateLimiter
@@ -42,6 +46,8 @@ class MockState:
     seeder: Seeder
     oauth: OAuthServer
     rate_limiter: RateLimiter
+    journal: Journal = field(default_factory=Journal)
+    faults: Faults = field(default_factory=Faults)
 
     def reset(self) -> None:
         """Forget everything (records, grants, tokens, rate counts) and seed the firms again."""
@@ -62,7 +68,10 @@ class MockState:
 
 
 class ClioMock:
-    """ASGI entry point: ``/api/v4`` goes straight to the engine, the rest to Starlette."""
+    """ASGI entry point: ``/api/v4`` goes straight to the engine, the rest to Starlette.
+
+    Injected faults apply to every path but the control API's; API requests are journaled.
+    """
 
     def __init__(self, state: MockState, api: ApiApp, other: Starlette) -> None:
         self.state = state
@@ -70,10 +79,38 @@ class ClioMock:
         self.other = other
 
     async def __call__(self, scope: dict, receive, send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(API_PREFIX + "/"):
-            await self.api(scope, receive, send)
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path.startswith(CONTROL_PREFIX):
+            await self.other(scope, receive, send)
+            return
+        fault = self.state.faults.pick(scope["method"], path)
+        if fault is not None and await inject(fault, send):
+            return
+        if path.startswith(API_PREFIX + "/"):
+            await self._journaled(scope, receive, send)
         else:
             await self.other(scope, receive, send)
+
+    async def _journaled(self, scope: dict, receive, send) -> None:
+        """Serve an API request, noting what it asked and how it was answered."""
+        chunks: list[bytes] = []
+        status = [0]
+
+        async def tap_receive():
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            return message
+
+        async def tap_send(message):
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.api(scope, tap_receive, tap_send)
+        finally:
+            auth = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), None)
+            self.state.journal.record(self.state.clock.time(), scope["method"], scope["path"], scope.get("query_string", b""), b"".join(chunks), status[0], auth)
 
 
 def build_state(settings: Settings, index: SpecIndex | None = None) -> MockState:
@@ -116,6 +153,7 @@ def _service_routes(state: MockState) -> Starlette:
 
     routes = [
         *OAuthRoutes(state.oauth, state.store).routes(),
+        *ControlApi(state).routes(),
         Route("/__mock__/health", health),
         Route("/__mock__/files/{account:int}/{model}/{record}", file_content),
     ]

@@ -41,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--auto-approve", action="store_true", help="skip the OAuth approval page for every app")
     serve.add_argument("--dev-token", default="dev", help="a long-lived token for the default account ('' for none)")
     serve.add_argument("--apps", dest="apps_file", help="YAML file declaring more developer apps")
+    serve.add_argument("--admin-token", help="token the control API (/__mock__/) requires when not bound to loopback")
     serve.add_argument("--log-level", default="info")
 
     spec = sub.add_parser("spec", help="work with Clio's OpenAPI document")
@@ -77,6 +78,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from mockserver.app import create_app
+    from mockserver.control import LOOPBACK
     from mockserver.specsource import load_index, resolve_location
 
     started = time.perf_counter()
@@ -86,8 +88,13 @@ def serve(args: argparse.Namespace) -> int:
         spec=location, seed=args.seed, scale=args.scale, counts=_counts(args.records),
         accounts=args.accounts, host=args.host, port=args.port, rate_limit=args.rate_limit,
         token_lifetime=args.token_lifetime, code_lifetime=args.code_lifetime, auto_approve=args.auto_approve,
-        dev_token=args.dev_token or None, apps_file=args.apps_file,
+        dev_token=args.dev_token or None, apps_file=args.apps_file, admin_token=args.admin_token,
     )
+    if args.host not in LOOPBACK and not settings.admin_token:
+        import secrets
+
+        settings.admin_token = secrets.token_urlsafe(24)
+        print(f"clio-mock: bound to {args.host}; control API admin token: {settings.admin_token}", file=sys.stderr)
     app = create_app(settings, index=index)
     print(
         f"clio-mock: {len(index.operations)} operations from {location}; "

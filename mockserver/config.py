@@ -24,3 +24,4 @@ class Settings:
     rate_limit: int = 50  # requests per token per window; 0 turns limiting off
     rate_window: int = 60
     apps_file: str | None = None  # YAML declaring more developer apps
+    admin_token: str | None = None  # required by the control API when not bound to loopback

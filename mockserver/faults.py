@@ -1,0 +1,103 @@
+"""Fault injection: make chosen requests fail with a status, added latency, a 429, or a
+dropped connection; for a count of matching requests or with a probability (seeded)."""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import itertools
+import random
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+FAULT_KINDS = ("status", "latency", "rate_limit", "drop")
+
+
+@dataclass
+class Fault:
+    """Break matching requests: ``kind`` is status, latency, rate_limit or drop."""
+
+    kind: str
+    path: str = "*"  # a glob over the request path, e.g. /api/v4/matters*
+    method: str | None = None
+    status: int = 500
+    latency_ms: int = 0
+    retry_after: int = 30
+    count: int | None = None  # fail this many matching requests, then stop
+    probability: float = 1.0
+    seed: int | None = None
+    id: int = 0
+    hits: int = 0
+    rng: random.Random = field(default_factory=random.Random, repr=False)
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method is None or self.method.upper() == method) and fnmatch.fnmatchcase(path, self.path)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "rng"}
+
+
+class Faults:
+    """The active faults; the first that matches and fires decides the request's fate."""
+
+    def __init__(self) -> None:
+        self.active: list[Fault] = []
+        self.counter = itertools.count(1)
+        self.lock = threading.Lock()
+
+    def add(self, fault: Fault) -> Fault:
+        if fault.kind not in FAULT_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(FAULT_KINDS)}")
+        if not 0.0 <= fault.probability <= 1.0:
+            raise ValueError("probability must be between 0 and 1")
+        fault.id = next(self.counter)
+        fault.rng = random.Random(fault.seed)
+        with self.lock:
+            self.active.append(fault)
+        return fault
+
+    def pick(self, method: str, path: str) -> Fault | None:
+        if not self.active:  # the common case costs one check
+            return None
+        with self.lock:
+            for fault in self.active:
+                if not fault.matches(method, path):
+                    continue
+                if fault.count is not None and fault.hits >= fault.count:
+                    continue
+                if fault.probability < 1.0 and fault.rng.random() >= fault.probability:
+                    continue
+                fault.hits += 1
+                return fault
+        return None
+
+    def remove(self, fault_id: int | None = None) -> None:
+        with self.lock:
+            self.active = [f for f in self.active if fault_id is not None and f.id != fault_id]
+
+
+
+async def inject(fault: Fault, send) -> bool:
+    """Apply ``fault``; True when it answered the request, False to serve it normally after."""
+    if fault.latency_ms:
+        await asyncio.sleep(fault.latency_ms / 1000)
+    if fault.kind == "latency":
+        return False
+    if fault.kind == "drop":
+        # Promise a body and stop half-way: the client sees the connection cut mid-response.
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1000"), (b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": b'{"data": [', "more_body": True})
+        raise ConnectionAbortedError("clio-mock fault: connection dropped")
+    status, headers = fault.status, []
+    error_type = "InjectedFault"
+    if fault.kind == "rate_limit":
+        status, error_type = 429, "RateLimited"
+        headers = [(b"retry-after", str(fault.retry_after).encode()), (b"x-ratelimit-remaining", b"0")]
+    body = orjson.dumps({"error": {"type": error_type, "message": f"clio-mock fault {fault.id} injected this response"}})
+    headers += [(b"content-type", b"application/json; charset=utf-8"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+    return True
