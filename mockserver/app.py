@@ -83,16 +83,19 @@ class ClioMock:
         if scope["type"] != "http" or path.startswith(CONTROL_PREFIX):
             await self.other(scope, receive, send)
             return
-        fault = self.state.faults.pick(scope["method"], path)
-        if fault is not None and await inject(fault, send):
-            return
         if path.startswith(API_PREFIX + "/"):
             await self._journaled(scope, receive, send)
         else:
-            await self.other(scope, receive, send)
+            await self._faulted(self.other, scope, receive, send)
+
+    async def _faulted(self, app, scope: dict, receive, send) -> None:
+        """Serve with ``app`` unless an injected fault answers first."""
+        fault = self.state.faults.pick(scope["method"], scope["path"])
+        if fault is None or not await inject(fault, send):
+            await app(scope, receive, send)
 
     async def _journaled(self, scope: dict, receive, send) -> None:
-        """Serve an API request, noting what it asked and how it was answered."""
+        """Serve an API request (faults included), noting what it asked and how it was answered."""
         chunks: list[bytes] = []
         status = [0]
 
@@ -107,7 +110,7 @@ class ClioMock:
             await send(message)
 
         try:
-            await self.api(scope, tap_receive, tap_send)
+            await self._faulted(self.api, scope, tap_receive, tap_send)
         finally:
             auth = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), None)
             self.state.journal.record(self.state.clock.time(), scope["method"], scope["path"], scope.get("query_string", b""), b"".join(chunks), status[0], auth)
