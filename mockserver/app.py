@@ -8,7 +8,7 @@ downloads, later OAuth and the control API) is a small Starlette app beside it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -30,6 +30,7 @@ from mockserver.records import Clock, RecordWriter
 from mockserver.spec import Operation, SpecIndex
 from mockserver.specsource import load_index, resolve_location
 from mockserver.store import MemoryStore
+from mockserver.webhooks import WebhookService, WebhookSettings, activate_operation
 
 DEFAULT_ACCOUNT_NAME = "Mock Law LLP"
 
@@ -46,6 +47,7 @@ class MockState:
     seeder: Seeder
     oauth: OAuthServer
     rate_limiter: RateLimiter
+    webhooks: WebhookService
     journal: Journal = field(default_factory=Journal)
     faults: Faults = field(default_factory=Faults)
 
@@ -59,6 +61,7 @@ class MockState:
                 self.seeder.seed(account, plan)
             self.oauth.reset()
             self.rate_limiter.reset()
+            self.webhooks.reset()
 
     def api_checks(self, principal: Principal, op: Operation, headers: dict[str, str]) -> dict[str, str]:
         """Per-request checks after authentication: the rate limit, then permissions."""
@@ -97,7 +100,14 @@ class ClioMock:
     async def _journaled(self, scope: dict, receive, send) -> None:
         """Serve an API request (faults included), noting what it asked and how it was answered."""
         chunks: list[bytes] = []
-        status = [0]
+        recorded = False
+
+        def note(status: int) -> None:
+            nonlocal recorded
+            if not recorded:  # before the answer leaves, so a client that got it finds it journaled
+                recorded = True
+                auth = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), None)
+                self.state.journal.record(self.state.clock.time(), scope["method"], scope["path"], scope.get("query_string", b""), b"".join(chunks), status, auth)
 
         async def tap_receive():
             message = await receive()
@@ -106,28 +116,31 @@ class ClioMock:
 
         async def tap_send(message):
             if message["type"] == "http.response.start":
-                status[0] = message["status"]
+                note(message["status"])
             await send(message)
 
         try:
             await self._faulted(self.api, scope, tap_receive, tap_send)
         finally:
-            auth = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), None)
-            self.state.journal.record(self.state.clock.time(), scope["method"], scope["path"], scope.get("query_string", b""), b"".join(chunks), status[0], auth)
+            note(0)  # no answer at all
 
 
 def build_state(settings: Settings, index: SpecIndex | None = None) -> MockState:
     """Load the spec (unless given) and seed the store."""
     if index is None:
         index = load_index(resolve_location(settings.spec), use_cache=settings.index_cache)
+    activate = activate_operation(index)
+    if activate is not None:  # documented by Clio, missing from its spec
+        index = replace(index, operations=[*index.operations, activate])
     store = MemoryStore()
     clock = Clock()
     engine = Engine(index, store, RecordWriter(index, clock))
+    webhooks = WebhookService(index, store, engine, clock, WebhookSettings(settings.webhook_allow_http, settings.webhook_time_scale))
     apps = load_apps_file(settings.apps_file) if settings.apps_file else []
     oauth = OAuthServer(store, clock, OAuthConfig(settings.token_lifetime, settings.code_lifetime, settings.auto_approve, settings.dev_token, apps))
     state = MockState(
         settings, index, store, clock, engine, Seeder(index, clock, engine.view_models, engine.singletons, engine.mirrors),
-        oauth, RateLimiter(settings.rate_limit, settings.rate_window, clock.time),
+        oauth, RateLimiter(settings.rate_limit, settings.rate_window, clock.time), webhooks,
     )
     state.reset()
     return state

@@ -42,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--dev-token", default="dev", help="a long-lived token for the default account ('' for none)")
     serve.add_argument("--apps", dest="apps_file", help="YAML file declaring more developer apps")
     serve.add_argument("--admin-token", help="token the control API (/__mock__/) requires when not bound to loopback")
+    serve.add_argument("--webhook-allow-http", action="store_true", help="accept http:// webhook URLs on loopback")
+    serve.add_argument("--webhook-time-scale", type=float, default=1.0, help="scale Clio's webhook retry schedule (e.g. 0.01)")
     serve.add_argument("--log-level", default="info")
 
     spec = sub.add_parser("spec", help="work with Clio's OpenAPI document")
@@ -89,6 +91,7 @@ def serve(args: argparse.Namespace) -> int:
         accounts=args.accounts, host=args.host, port=args.port, rate_limit=args.rate_limit,
         token_lifetime=args.token_lifetime, code_lifetime=args.code_lifetime, auto_approve=args.auto_approve,
         dev_token=args.dev_token or None, apps_file=args.apps_file, admin_token=args.admin_token,
+        webhook_allow_http=args.webhook_allow_http, webhook_time_scale=args.webhook_time_scale,
     )
     if args.host not in LOOPBACK and not settings.admin_token:
         import secrets

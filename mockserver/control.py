@@ -64,6 +64,7 @@ class ControlApi:
             ("/faults", self.faults, ["GET", "POST", "DELETE"]),
             ("/faults/{fault_id:int}", self.fault, ["DELETE"]),
             ("/clock", self.clock, ["GET", "POST"]),
+            ("/webhooks/deliveries", self.deliveries, ["GET"]),
         ]
         return [Route(PREFIX + path, self._guarded(endpoint), methods=methods) for path, endpoint, methods in r]
 
@@ -197,6 +198,12 @@ class ControlApi:
     async def fault(self, request: Request) -> Response:
         self.state.faults.remove(request.path_params["fault_id"])
         return Response(status_code=204)
+
+    async def deliveries(self, request: Request) -> Response:
+        """Webhook handshakes and delivery attempts, oldest first (``?webhook_id=``)."""
+        wanted = request.query_params.get("webhook_id")
+        rows = [d for d in list(self.state.webhooks.history) if wanted is None or str(d["webhook_id"]) == wanted]
+        return JSONResponse({"data": rows})
 
     async def clock(self, request: Request) -> Response:
         """``{"freeze": true}``, ``{"freeze": false}``, ``{"at": ISO}`` (frozen there), ``{"advance": seconds}``."""

@@ -69,7 +69,9 @@ def scalar_example(name: str, prop: dict[str, Any]) -> Any:
     if prop.get("format") in _BY_FORMAT:
         return _BY_FORMAT[prop["format"]]
     if "url" in name:
-        return "https://example.com/hook"
+        return "https://127.0.0.1:9/hook"  # loopback, so nothing (webhook handshakes) leaves the machine
+    if name == "fields":
+        return "id,etag"
     if name == "color":
         return "#336699"
     return f"Example {name.replace('_', ' ')}"

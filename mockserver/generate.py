@@ -10,13 +10,12 @@ are generated inside their owner.
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from mockserver.fakedata import ValueFaker
-from mockserver.records import Clock, make_etag, set_reference, stamp
+from mockserver.records import Clock, assign_number, make_etag, set_reference, stamp
 from mockserver.spec import Model, SpecIndex, parent_links
 from mockserver.store import Account, Record, Table
 
@@ -156,6 +155,5 @@ def _cohere(model: Model, record: Record) -> None:
     """Cross-field consistency a real firm's data has (names, numbers)."""
     if {"first_name", "last_name", "name"} <= model.fields.keys() and record.get("type", "Person") == "Person":
         record["name"] = f"{record['first_name']} {record['last_name']}"
-    if "display_number" in model.fields and "number" in model.fields:
-        record["number"] = record["id"]
-        record["display_number"] = f"{record['id']:05d}-{re.sub(r'[^A-Za-z]', '', str(record.get('description', 'Matter')))[:8] or 'Matter'}"
+    record.pop("number", None), record.pop("display_number", None)
+    assign_number(model, record)

@@ -91,6 +91,7 @@ class Engine:
             "destroy": self.destroy, "who_am_i": self.who_am_i, "ids": self.ids, "copy": self.copy,
             "list": self.list_items,
         }
+        # Per operation; other modules may register handlers for actions they own (activate).
         self.handlers = {op.operation_id: actions.get(op.action) or self._custom(op) for op in index.operations}
 
     # ------------------------------------------------------------------ dispatch
@@ -270,12 +271,7 @@ class Engine:
         with self.store.lock:
             record = self._find(request, account)
             self._check_if_match(request, record)
-            before = dict(record)
-            draft = dict(record)
-            self.writer.apply(account, model, draft, _data(request))
-            stamp(model, draft, self.writer.clock.now(), created=False)
-            record.clear()
-            record.update(draft)  # in place: references to the dict stay valid
+            before = self.writer.update(account, model, record, _data(request))
         self.store.notify("updated", account.id, op.model, record, before)
         return self._record_response(request, account, record, 200, conditional=False)
 

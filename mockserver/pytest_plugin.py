@@ -151,6 +151,11 @@ class MockServer:
         """Break matching requests: ``fault("status", status=503, path="/api/v4/matters*", count=1)``."""
         return self.state.faults.add(Fault(kind=kind, **options))
 
+    def settle_webhooks(self, timeout: float = 5.0) -> None:
+        """Wait until handshakes and deliveries due now are done (retries later stay queued)."""
+        if not self.state.webhooks.wait_idle(timeout):
+            raise AssertionError("webhook deliveries still running")
+
     def advance(self, seconds: float) -> None:
         """Move the mock's clock forward (token expiry, ``updated_since``)."""
         from datetime import timedelta
@@ -162,6 +167,71 @@ class MockServer:
         account = self.state.store.accounts[account_id or next(iter(self.state.store.accounts))]
         users = account.table("User").ids
         return self.state.oauth.issue_token(account.id, user_id or (users[0] if users else None))
+
+
+@dataclass
+class Delivery:
+    """One request the receiver got: headers (lower-case), the raw body and its JSON."""
+
+    path: str
+    headers: dict[str, str]
+    raw: bytes
+
+    @property
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.raw)
+
+
+class WebhookReceiver:
+    """A threaded HTTP server on loopback collecting POSTs (see ``clio_webhook_receiver``)."""
+
+    def __init__(self) -> None:
+        import http.server
+
+        receiver = self
+        self.deliveries: list[Delivery] = []
+        self.handshakes: list[Delivery] = []
+        self.status = 200
+        self.echo_secret = True
+        self.delay = 0.0  # seconds to hold each delivery before answering (a slow receiver)
+        self.arrived = threading.Condition()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                got = Delivery(self.path, {k.lower(): v for k, v in self.headers.items()}, raw)
+                secret = self.headers.get("X-Hook-Secret")
+                if not secret and receiver.delay:
+                    time.sleep(receiver.delay)
+                self.send_response(200 if secret else receiver.status)
+                if secret and receiver.echo_secret:
+                    self.send_header("X-Hook-Secret", secret)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                with receiver.arrived:
+                    (receiver.handshakes if secret else receiver.deliveries).append(got)
+                    receiver.arrived.notify_all()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/webhooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_for(self, count: int = 1, timeout: float = 5.0, handshakes: bool = False) -> list[Delivery]:
+        """Block until ``count`` deliveries (or handshakes) arrived; returns them all."""
+        seen = self.handshakes if handshakes else self.deliveries
+        with self.arrived:
+            if not self.arrived.wait_for(lambda: len(seen) >= count, timeout):
+                raise AssertionError(f"expected {count} {'handshakes' if handshakes else 'deliveries'}, got {len(seen)}")
+        return list(seen)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def _free_port() -> int:
@@ -200,7 +270,8 @@ def _option(config: pytest.Config, name: str) -> str | None:
 def clio_mock_settings(pytestconfig: pytest.Config) -> Settings:
     """The settings every clio-mock fixture uses (spec and seed from options, ini or env)."""
     seed = _option(pytestconfig, "seed")
-    return Settings(spec=_option(pytestconfig, "spec"), seed=int(seed) if seed else 42)
+    # Receivers in tests are local and impatient: allow http to loopback, retry in milliseconds.
+    return Settings(spec=_option(pytestconfig, "spec"), seed=int(seed) if seed else 42, webhook_allow_http=True, webhook_time_scale=0.001)
 
 
 @pytest.fixture(scope="session")
@@ -260,6 +331,16 @@ def clio_records(clio_mock: MockServer) -> RecordFactory:
     ``.matter(client=None, time_entries=0)``, ``.time_entry(matter)``."""
     account = clio_mock.state.store.accounts[next(iter(clio_mock.state.store.accounts))]
     return RecordFactory(clio_mock.state, account)
+
+
+@pytest.fixture
+def clio_webhook_receiver() -> Iterator["WebhookReceiver"]:
+    """A local HTTP endpoint that collects webhook deliveries: ``.url``, ``.deliveries``,
+    ``.wait_for(n)``; it completes Clio's handshake by echoing ``X-Hook-Secret`` (turn off
+    with ``.echo_secret = False``) and answers deliveries with ``.status`` (200)."""
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.close()
 
 
 @pytest.fixture

@@ -10,7 +10,9 @@ nested values by Rails' nested-attributes rules (``id`` updates, no ``id`` creat
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime, timedelta, timezone, tzinfo
+from collections.abc import Callable
 from typing import Any
 
 from mockserver.errors import not_found, unprocessable
@@ -54,11 +56,24 @@ def stamp(model: Model, record: Record, now: datetime, created: bool) -> None:
         record["etag"] = make_etag(model.name, record["id"], record["_version"])
 
 
+def assign_number(model: Model, record: Record) -> None:
+    """Records Clio numbers itself (matters) get ``number`` and ``display_number`` on create:
+    ``00042-Smith``, from the description's first word."""
+    if not {"number", "display_number"} <= model.fields.keys() or record.get("display_number"):
+        return
+    record.setdefault("number", record["id"] % 100_000)
+    words = re.findall(r"[A-Za-z]+", str(record.get("description") or ""))
+    record["display_number"] = f"{record['number']:05d}-{words[0] if words else model.name}"
+
+
 def set_reference(model: Model, record: Record, name: str, target_id: int | None) -> None:
     """Point association ``name`` at a record, keeping Clio's scalar twin (``client_id``) in step."""
     record[name] = target_id
     if f"{name}_id" in model.fields:
         record[f"{name}_id"] = target_id
+
+
+Rule = Callable[[Account, Model, Record, dict[str, Any], bool], None]
 
 
 class RecordWriter:
@@ -68,6 +83,10 @@ class RecordWriter:
         self.index = index
         self.models = index.models
         self.clock = clock
+        # Model rules Clio documents beyond the schema (webhook URLs, expiry...): called as
+        # rule(account, model, record, data, created) after the data is applied, before the
+        # write is kept; a ClioError rejects the write.
+        self.rules: dict[str, list[Rule]] = {}
 
     def create(self, account: Account, model: Model, data: dict[str, Any], preset: Record | None = None) -> Record:
         """Insert a new record of ``model`` with ``data`` applied; nothing is stored on error.
@@ -80,20 +99,38 @@ class RecordWriter:
         table.insert(record)
         try:
             self.apply(account, model, record, data)
+            assign_number(model, record)
+            self._rules(account, model, record, data, True)
         except Exception:
             table.delete(record["id"])
             raise
         stamp(model, record, self.clock.now(), created=True)
         return record
 
+    def update(self, account: Account, model: Model, record: Record, data: dict[str, Any]) -> Record:
+        """Merge ``data`` into ``record`` (PATCH); all or nothing. Returns the record as it was."""
+        before = dict(record)
+        draft = dict(record)
+        self.apply(account, model, draft, data)
+        self._rules(account, model, draft, data, False)
+        stamp(model, draft, self.clock.now(), created=False)
+        record.clear()
+        record.update(draft)  # in place: references to the dict stay valid
+        return before
+
+    def _rules(self, account: Account, model: Model, record: Record, data: dict[str, Any], created: bool) -> None:
+        for rule in self.rules.get(model.name, ()):
+            rule(account, model, record, data, created)
+
     def apply(self, account: Account, model: Model, record: Record, data: dict[str, Any]) -> None:
         for key, value in data.items():
             if key in model.associations:
                 self._association(account, model, record, key, value)
+            elif key.endswith("_id") and _is_reference(model, key[:-3]):
+                # client_id=5 is the client association written as its scalar twin
+                self._association(account, model, record, key[:-3], {"id": value} if value is not None else None)
             elif key in model.fields:
                 record[key] = _fit(value, model.fields[key])
-            elif key.endswith("_id") and key[:-3] in model.associations and value is not None:
-                self._association(account, model, record, key[:-3], {"id": value})
         _person_names(model, record, data)
 
     def _association(self, account: Account, model: Model, record: Record, key: str, value: Any) -> None:
@@ -156,6 +193,11 @@ class RecordWriter:
             else:
                 found.update(change)
         return items
+
+
+def _is_reference(model: Model, name: str) -> bool:
+    assoc = model.associations.get(name)
+    return assoc is not None and assoc.stored and not assoc.many
 
 
 def _fit(value: Any, schema: dict[str, Any]) -> Any:

@@ -111,3 +111,13 @@ def test_renamed_contact_shows_in_matter_client(client):
 def test_body_is_utf8_json(client):
     r = _create_contact(client, first_name="Zoë")
     assert orjson.loads(r.content)["data"]["first_name"] == "Zoë"
+
+
+def test_scalar_twin_sets_the_association(client):
+    client_id = client.get("/api/v4/contacts.json", params={"limit": 1}).json()["data"][0]["id"]
+    r = client.post("/api/v4/matters.json", json={"data": {"description": "Via client_id", "client": {"id": client_id}, "client_id": client_id}}, params={"fields": "client_id,client{id}"})
+    assert r.json()["data"] == {"client_id": client_id, "client": {"id": client_id}}
+    other = client.get("/api/v4/contacts.json", params={"limit": 2}).json()["data"][1]["id"]
+    matter_id = client.get("/api/v4/matters.json", params={"limit": 1}).json()["data"][0]["id"]
+    patched = client.patch(f"/api/v4/matters/{matter_id}.json", json={"data": {"client_id": other}}, params={"fields": "client_id,client{id}"})
+    assert patched.json()["data"] == {"client_id": other, "client": {"id": other}}
