@@ -44,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--admin-token", help="token the control API (/__mock__/) requires when not bound to loopback")
     serve.add_argument("--webhook-allow-http", action="store_true", help="accept http:// webhook URLs on loopback")
     serve.add_argument("--webhook-time-scale", type=float, default=1.0, help="scale Clio's webhook retry schedule (e.g. 0.01)")
+    serve.add_argument("--fixture", action="append", default=[], metavar="FILE", help="scenario YAML loaded into a new firm (repeatable)")
     serve.add_argument("--log-level", default="info")
 
     spec = sub.add_parser("spec", help="work with Clio's OpenAPI document")
@@ -99,6 +100,11 @@ def serve(args: argparse.Namespace) -> int:
         settings.admin_token = secrets.token_urlsafe(24)
         print(f"clio-mock: bound to {args.host}; control API admin token: {settings.admin_token}", file=sys.stderr)
     app = create_app(settings, index=index)
+    from mockserver.scenarios import load_scenario_file
+
+    for fixture in args.fixture:  # a bad file is one line naming file, place and reason (exit 2)
+        firm = load_scenario_file(app.state, fixture)
+        print(f"clio-mock: loaded {fixture} as firm {firm.id} ({firm.name}, {firm.count()} records)", file=sys.stderr)
     print(
         f"clio-mock: {len(index.operations)} operations from {location}; "
         f"{app.state.store.accounts[1].count()} records seeded in {time.perf_counter() - started:.2f}s; "

@@ -98,14 +98,19 @@ class RecordWriter:
         table = account.table(model.name)
         table.insert(record)
         try:
-            self.apply(account, model, record, data)
-            assign_number(model, record)
-            self._rules(account, model, record, data, True)
+            self.fill(account, model, record, data)
         except Exception:
             table.delete(record["id"])
             raise
         stamp(model, record, self.clock.now(), created=True)
         return record
+
+    def fill(self, account: Account, model: Model, record: Record, data: dict[str, Any]) -> None:
+        """Give a new, already inserted record its data, server-set fields and model rules
+        (scenarios reserve ids first so records can refer to ones declared later)."""
+        self.apply(account, model, record, data)
+        assign_number(model, record)
+        self._rules(account, model, record, data, True)
 
     def update(self, account: Account, model: Model, record: Record, data: dict[str, Any]) -> Record:
         """Merge ``data`` into ``record`` (PATCH); all or nothing. Returns the record as it was."""
@@ -130,7 +135,7 @@ class RecordWriter:
                 # client_id=5 is the client association written as its scalar twin
                 self._association(account, model, record, key[:-3], {"id": value} if value is not None else None)
             elif key in model.fields:
-                record[key] = _fit(value, model.fields[key])
+                record[key] = fit_enum(value, model.fields[key])
         _person_names(model, record, data)
 
     def _association(self, account: Account, model: Model, record: Record, key: str, value: Any) -> None:
@@ -200,7 +205,7 @@ def _is_reference(model: Model, name: str) -> bool:
     return assoc is not None and assoc.stored and not assoc.many
 
 
-def _fit(value: Any, schema: dict[str, Any]) -> Any:
+def fit_enum(value: Any, schema: dict[str, Any]) -> Any:
     """Match enum values case-insensitively to the stored spelling."""
     enum = schema.get("enum")
     if enum and isinstance(value, str) and value not in enum:

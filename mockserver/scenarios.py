@@ -84,7 +84,7 @@ import yaml
 
 from mockserver.errors import ClioError
 from mockserver.generate import SeedPlan
-from mockserver.records import _fit, assign_number, stamp
+from mockserver.records import fit_enum, stamp
 from mockserver.spec import Association, Model, SpecIndex, snake
 from mockserver.store import Account, Record
 
@@ -253,11 +253,8 @@ class _Loader:
             writer = self.state.engine.writer
             for item in items:
                 data, times = self._record_data(item.model, item.data, item.path)  # now with real ids
-                try:  # as RecordWriter.create does, with the record's id reserved beforehand
-                    writer.apply(scratch, item.model, item.record, data)
-                    assign_number(item.model, item.record)
-                    for rule in writer.rules.get(item.model.name, ()):
-                        rule(scratch, item.model, item.record, data, True)
+                try:
+                    writer.fill(scratch, item.model, item.record, data)
                 except ClioError as exc:
                     raise self.fail(_error_path(item.path, data, exc.message), exc.message) from None
                 self._stamp(item, times, now)
@@ -435,7 +432,7 @@ class _Loader:
         validator = self.validators.get((model.name, key))
         if validator is None:
             validator = self.validators[(model.name, key)] = jsonschema_rs.validator_for(schema, validate_formats=True)
-        error = next(iter(validator.iter_errors(_fit(value, schema))), None)
+        error = next(iter(validator.iter_errors(fit_enum(value, schema))), None)
         if error is not None:
             expected = schema.get("format") or schema.get("type") or "value"
             raise self.fail(path, f"wrong type: {error.message} (expected {expected})")

@@ -283,3 +283,37 @@ def test_control_api_loads_scenarios(app):
         bad = client.post("/__mock__/scenarios", json={"scenario": {"firm": "X", "mattres": []}})
         assert bad.status_code == 400
         assert bad.json()["error"] == {"type": "InvalidScenario", "message": "<control API>: mattres: unknown section: not a stored model of the spec (did you mean matters?)"}
+
+
+def test_serve_with_a_bad_fixture_is_one_line_exit_2(spec_path, tmp_path):
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("firm: Broken LLP\nmatters:\n  - description: x\n    client: '@nobody'\n")
+    run = subprocess.run([sys.executable, "-m", "mockserver.cli", "serve", "--spec", str(spec_path), "--fixture", str(bad), "--port", "1"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2
+    assert "bad.yaml" in run.stderr and "matters[0].client" in run.stderr and "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_serve_loads_a_fixture(spec_path):
+    import subprocess
+    import sys
+
+    import httpx
+
+    from conftest import free_port, wait_for_health
+
+    port = free_port()
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "solo-practice.yaml"
+    proc = subprocess.Popen([sys.executable, "-m", "mockserver.cli", "serve", "--spec", str(spec_path), "--port", str(port), "--fixture", str(fixture), "--log-level", "warning"])
+    try:
+        url = f"http://127.0.0.1:{port}"
+        assert wait_for_health(url)
+        firms = httpx.get(f"{url}/__mock__/accounts").json()["data"]
+        assert any(f["name"] != "Mock Law LLP" for f in firms)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
