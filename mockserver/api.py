@@ -99,6 +99,7 @@ class ApiApp:
         method = scope["method"]
         path = scope["path"][len(API_PREFIX):] or "/"
         op, path_params = self.router.match("GET" if method == "HEAD" else method, path)
+        self.engine.store.refresh()  # another worker may have written (--data with --workers)
         principal = self.authenticator.authenticate(headers.get("authorization"), self.now())
         for hook in self.hooks:
             extra.update(hook(principal, op, headers) or {})

@@ -29,6 +29,7 @@ from mockserver.ratelimit import RateLimiter
 from mockserver.records import Clock, RecordWriter
 from mockserver.spec import Operation, SpecIndex
 from mockserver.specsource import load_index, resolve_location
+from mockserver.persistence import SqliteStore
 from mockserver.store import MemoryStore
 from mockserver.webhooks import WebhookService, WebhookSettings, activate_operation
 
@@ -52,9 +53,13 @@ class MockState:
     faults: Faults = field(default_factory=Faults)
 
     def reset(self) -> None:
-        """Forget everything (records, grants, tokens, rate counts) and seed the firms again."""
-        with self.store.lock:
+        """Forget everything (records, grants, tokens, rate counts, journal, faults, clock
+        shifts) and seed the firms again."""
+        with self.store.write():
             self.store.clear()
+            self.journal.clear()
+            self.faults.remove()
+            self.clock.reset()
             plan = SeedPlan(self.settings.seed, self.settings.scale, dict(self.settings.counts))
             for n in range(self.settings.accounts):
                 account = self.store.add_account(DEFAULT_ACCOUNT_NAME if n == 0 else f"Firm {n + 1}")
@@ -132,7 +137,7 @@ def build_state(settings: Settings, index: SpecIndex | None = None) -> MockState
     activate = activate_operation(index)
     if activate is not None:  # documented by Clio, missing from its spec
         index = replace(index, operations=[*index.operations, activate])
-    store = MemoryStore()
+    store = SqliteStore(settings.data) if settings.data else MemoryStore()
     clock = Clock()
     engine = Engine(index, store, RecordWriter(index, clock))
     webhooks = WebhookService(index, store, engine, clock, WebhookSettings(settings.webhook_allow_http, settings.webhook_time_scale))
@@ -142,7 +147,9 @@ def build_state(settings: Settings, index: SpecIndex | None = None) -> MockState
         settings, index, store, clock, engine, Seeder(index, clock, engine.view_models, engine.singletons, engine.mirrors),
         oauth, RateLimiter(settings.rate_limit, settings.rate_window, clock.time), webhooks,
     )
-    state.reset()
+    with store.write():  # with --data, the first process seeds; the rest load what it wrote
+        if not store.has_data():
+            state.reset()
     return state
 
 

@@ -30,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--spec", help="OpenAPI document path or URL (default: $CLIO_MOCK_SPEC or Clio's published copy)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (more than 1 needs --data)")
+    serve.add_argument("--data", help="SQLite file keeping all state across restarts (default: in memory)")
     serve.add_argument("--seed", type=int, default=42, help="seed for generated data (deterministic)")
     serve.add_argument("--scale", type=float, default=1.0, help="multiply the seeded firm's size")
     serve.add_argument("--records", action="append", default=[], metavar="MODEL=N", help="records to seed for a model")
@@ -84,6 +86,9 @@ def serve(args: argparse.Namespace) -> int:
     from mockserver.control import LOOPBACK
     from mockserver.specsource import load_index, resolve_location
 
+    if args.workers > 1 and not args.data:
+        print("clio-mock: --workers above 1 needs --data FILE: workers share state through it", file=sys.stderr)
+        return EXIT_USAGE
     started = time.perf_counter()
     location = resolve_location(args.spec, progress=lambda m: print(m, file=sys.stderr))
     index = load_index(location, use_cache=not args.no_index_cache)
@@ -92,7 +97,7 @@ def serve(args: argparse.Namespace) -> int:
         accounts=args.accounts, host=args.host, port=args.port, rate_limit=args.rate_limit,
         token_lifetime=args.token_lifetime, code_lifetime=args.code_lifetime, auto_approve=args.auto_approve,
         dev_token=args.dev_token or None, apps_file=args.apps_file, admin_token=args.admin_token,
-        webhook_allow_http=args.webhook_allow_http, webhook_time_scale=args.webhook_time_scale,
+        webhook_allow_http=args.webhook_allow_http, webhook_time_scale=args.webhook_time_scale, data=args.data,
     )
     if args.host not in LOOPBACK and not settings.admin_token:
         import secrets
@@ -112,6 +117,12 @@ def serve(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
+    if args.workers > 1:
+        from mockserver.asgi import settings_to_env
+
+        settings_to_env(settings)  # each worker builds its app from these, over the same --data file
+        uvicorn.run("mockserver.asgi:app_from_env", factory=True, workers=args.workers, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+        return 0
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
     return 0
 

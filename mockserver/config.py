@@ -26,4 +26,5 @@ class Settings:
     apps_file: str | None = None  # YAML declaring more developer apps
     admin_token: str | None = None  # required by the control API when not bound to loopback
     webhook_allow_http: bool = False  # let webhooks target http://127.0.0.1 (local receivers)
+    data: str | None = None  # SQLite file keeping all state; None: in memory
     webhook_time_scale: float = 1.0  # scales Clio's retry schedule (2 min base), e.g. 0.001 in tests

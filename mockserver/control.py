@@ -90,8 +90,6 @@ class ControlApi:
 
     async def reset(self, request: Request) -> Response:
         self.state.reset()
-        self.state.journal.clear()
-        self.state.faults.remove()
         return JSONResponse({"reset": True, "accounts": len(self.state.store.accounts)})
 
     async def reseed(self, request: Request) -> Response:
@@ -107,9 +105,10 @@ class ControlApi:
         store = self.state.store
         if request.method == "POST":
             body = await _json(request)
-            account = store.add_account(str(body.get("name") or f"Firm {len(store.accounts) + 1}"))
             plan = SeedPlan(int(body.get("seed", self.state.settings.seed)), float(body.get("scale", 1.0)), {str(k): int(v) for k, v in (body.get("counts") or {}).items()})
-            self.state.seeder.seed(account, plan)
+            with store.write():
+                account = store.add_account(str(body.get("name") or f"Firm {len(store.accounts) + 1}"))
+                self.state.seeder.seed(account, plan)
             return JSONResponse(self._account(account.id), 201)
         return JSONResponse({"data": [self._account(a) for a in store.accounts]})
 
@@ -213,7 +212,7 @@ class ControlApi:
             if body.get("freeze") is True and clock.frozen is None:
                 clock.frozen, clock.offset = clock.now().astimezone(timezone.utc), timedelta(0)
             elif body.get("freeze") is False:
-                clock.frozen, clock.offset = None, timedelta(0)
+                clock.reset()
             if body.get("at"):
                 at = datetime.fromisoformat(str(body["at"]).replace("Z", "+00:00"))
                 clock.frozen, clock.offset = (at if at.tzinfo else at.replace(tzinfo=timezone.utc)), timedelta(0)

@@ -253,7 +253,7 @@ class Engine:
         source = self.sources[op.operation_id]
         model = self.index.models[op.model]
         preset: Record = {}
-        with self.store.lock:
+        with self.store.write():
             if source.link is not None:
                 preset[source.link.key] = self._parent(request, account, source.link)["id"]
             if op.model in self.user_singletons:
@@ -268,16 +268,17 @@ class Engine:
     def update(self, request: ApiRequest, account: Account) -> ApiResponse:
         op = request.op
         model = self.index.models[op.model]
-        with self.store.lock:
+        with self.store.write():
             record = self._find(request, account)
             self._check_if_match(request, record)
             before = self.writer.update(account, model, record, _data(request))
+            self.store.touch(account.id, op.model, record["id"])
         self.store.notify("updated", account.id, op.model, record, before)
         return self._record_response(request, account, record, 200, conditional=False)
 
     def destroy(self, request: ApiRequest, account: Account) -> ApiResponse:
         op = request.op
-        with self.store.lock:
+        with self.store.write():
             record = self._find(request, account)
             if "IF-MATCH" in op.params:
                 self._check_if_match(request, record)
@@ -309,7 +310,7 @@ class Engine:
         op = request.op
         original = self._find(request, account)
         model = self.index.models[op.model]
-        with self.store.lock:
+        with self.store.write():
             record = self.writer.create(account, model, _data(request), original)
         self.store.notify("created", account.id, op.model, record)
         return self._record_response(request, account, record, op.success_status, conditional=False)
@@ -360,11 +361,12 @@ class Engine:
         if child is None:
             raise not_found(f"{op.model} with id {request.path_params[child_param]} was not found")
         model = self.index.models[parent_model]
-        with self.store.lock:
+        with self.store.write():
             for name, assoc in model.associations.items():
                 if assoc.target == op.model and not assoc.many:
                     parent[name] = child["id"]
             stamp(model, parent, self.writer.clock.now(), created=False)
+            self.store.touch(account.id, parent_model, parent["id"])
         self.store.notify("updated", account.id, parent_model, parent)
         return ApiResponse(op.success_status)
 

@@ -17,8 +17,9 @@ import fnmatch
 import hashlib
 import hmac
 import secrets
-import threading
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from mockserver.auth import AuthError, Authenticator, bearer_token
@@ -127,14 +128,39 @@ class OAuthServer(Authenticator):
     tokens: dict[str, AccessToken] = field(default_factory=dict)
     codes: dict[str, AuthorizationCode] = field(default_factory=dict)
     refresh: dict[str, int] = field(default_factory=dict)  # refresh digest -> grant id
-    lock: threading.RLock = field(default_factory=threading.RLock)
+    restored: bool = False
 
     def __post_init__(self) -> None:
-        self.reset()
+        # Apps, grants and tokens persist with the records (--data) and are shared by workers.
+        self.store.register_system("oauth", self.dump, self.load)
+        if not self.restored:
+            self.reset()
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        with self.store.write():
+            yield
+            self.store.touch_system("oauth")
+
+    def dump(self) -> dict[str, Any]:
+        """Everything, as JSON-able data (tokens and codes only as digests)."""
+        return {
+            "apps": [asdict(a) for a in self.apps.values()], "grants": [asdict(g) for g in self.grants.values()],
+            "tokens": [asdict(t) for t in self.tokens.values()], "codes": [asdict(c) for c in self.codes.values()],
+            "refresh": self.refresh,
+        }
+
+    def load(self, data: dict[str, Any]) -> None:
+        self.apps = {a["client_id"]: DeveloperApp(**a) for a in data["apps"]}
+        self.grants = {g["id"]: Grant(**g) for g in data["grants"]}
+        self.tokens = {t["digest"]: AccessToken(**t) for t in data["tokens"]}
+        self.codes = {c["digest"]: AuthorizationCode(**c) for c in data["codes"]}
+        self.refresh = dict(data["refresh"])
+        self.restored = True
 
     def reset(self) -> None:
         """Forget grants, codes and tokens; keep only the default app (and the dev token)."""
-        with self.lock:
+        with self._write():
             self.apps.clear(), self.grants.clear(), self.tokens.clear(), self.codes.clear(), self.refresh.clear()
             self.register_app(DeveloperApp(
                 DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, "clio-mock default app", list(DEFAULT_REDIRECT_URIS),
@@ -150,7 +176,7 @@ class OAuthServer(Authenticator):
     # ------------------------------------------------------------------ apps
 
     def register_app(self, app: DeveloperApp) -> DeveloperApp:
-        with self.lock:
+        with self._write():
             app.app_id = app.app_id or len(self.apps) + 1
             self.apps[app.client_id] = app
             return app
@@ -173,7 +199,7 @@ class OAuthServer(Authenticator):
 
     def issue_code(self, app: DeveloperApp, redirect_uri: str, account_id: int, user_id: int | None) -> str:
         code = secrets.token_urlsafe(24)
-        with self.lock:
+        with self._write():
             self.codes[_digest(code)] = AuthorizationCode(
                 _digest(code), app.client_id, redirect_uri, account_id, user_id, self.clock.time() + self.config.code_lifetime
             )
@@ -183,7 +209,7 @@ class OAuthServer(Authenticator):
         """``grant_type=authorization_code``: a single-use, unexpired code bound to app and URI."""
         if not code:
             raise OAuthError("invalid_request", "The code parameter is required.")
-        with self.lock:
+        with self._write():
             entry = self.codes.get(_digest(code))
             if entry is None or entry.client_id != app.client_id:
                 raise OAuthError("invalid_grant", "The authorization code is invalid.")
@@ -210,7 +236,7 @@ class OAuthServer(Authenticator):
         """``grant_type=refresh_token``: a new access token; the refresh token stays valid."""
         if not refresh_token:
             raise OAuthError("invalid_request", "The refresh_token parameter is required.")
-        with self.lock:
+        with self._write():
             grant = self.grants.get(self.refresh.get(_digest(refresh_token), -1))
             if grant is None or grant.revoked or grant.client_id != app.client_id:
                 raise OAuthError("invalid_grant", "The refresh token is invalid or has been revoked.")
@@ -219,7 +245,7 @@ class OAuthServer(Authenticator):
 
     def deauthorize(self, token: str | None) -> bool:
         """Revoke the grant behind an access token; False when the token names no live grant."""
-        with self.lock:
+        with self._write():
             entry = self.tokens.get(_digest(token or ""))
             grant = self.grants.get(entry.grant_id) if entry else None
             if grant is None or grant.revoked:
@@ -243,7 +269,7 @@ class OAuthServer(Authenticator):
     def _mint(self, client_id: str, account_id: int, user_id: int | None, token: str | None = None, lifetime: int | None = None) -> dict[str, Any]:
         app = self.apps[client_id]
         refresh = secrets.token_urlsafe(32)
-        with self.lock:
+        with self._write():
             grant = Grant(len(self.grants) + 1, client_id, account_id, user_id, dict(app.permissions), _digest(refresh), self.clock.time())
             self.grants[grant.id] = grant
             self.refresh[grant.refresh_digest] = grant.id

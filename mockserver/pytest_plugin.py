@@ -85,7 +85,7 @@ class RecordFactory:
         op = next((o for o in self.state.index.operations if o.model == model and o.action == "create"), None)
         defaults = (self.examples.body(op, self.account) or {}).get("data", {}) if op else {}
         values = {**defaults, **{k: _as_ref(v) for k, v in data.items()}}
-        with self.state.store.lock:
+        with self.state.store.write():
             record = self.state.engine.writer.create(self.account, self.state.index.models[model], values)
         self.state.store.notify("created", self.account.id, model, record)
         return record
@@ -139,9 +139,6 @@ class MockServer:
     def reset(self) -> None:
         """Fresh seeded data, no grants or tokens but the dev token, empty journal, no faults."""
         self.state.reset()
-        self.state.journal.clear()
-        self.state.faults.remove()
-        self.state.clock.frozen, self.state.clock.offset = None, type(self.state.clock.offset)(0)
 
     def requests(self, method: str | None = None, path: str | None = None) -> list[JournalEntry]:
         """What was sent to ``/api/v4`` since the test began (path is a glob)."""
@@ -352,8 +349,9 @@ def clio_firm(clio_mock: MockServer):
         from mockserver.generate import SeedPlan
 
         state = clio_mock.state
-        account = state.store.add_account(name)
-        state.seeder.seed(account, SeedPlan(seed if seed is not None else state.settings.seed, scale, dict(counts or {})))
+        with state.store.write():
+            account = state.store.add_account(name)
+            state.seeder.seed(account, SeedPlan(seed if seed is not None else state.settings.seed, scale, dict(counts or {})))
         users = account.table("User").ids
         user_id = users[0] if users else None
         token = state.oauth.issue_token(account.id, user_id)["access_token"]

@@ -35,6 +35,10 @@ class Clock:
     def time(self) -> float:
         return self.now().timestamp()
 
+    def reset(self) -> None:
+        """Back to real time."""
+        self.frozen, self.offset = None, timedelta(0)
+
 
 def make_etag(model: str, record_id: int, version: int) -> str:
     """An etag as Clio writes it: a quoted 32-hex string."""

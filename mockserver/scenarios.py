@@ -240,7 +240,7 @@ class _Loader:
         for item in items:
             self._record_data(item.model, item.data, item.path)
 
-        with store.lock:
+        with store.write():
             new_id = account_id if account_id is not None else max(store.accounts, default=0) + 1
             scratch = Account(new_id, firm)
             if plan is not None:
@@ -263,6 +263,7 @@ class _Loader:
             account.tables = scratch.tables
             account.embedded_ids = scratch.embedded_ids
             account.refs = dict(self.lookup)  # type: ignore[attr-defined]
+            store.touch_account(account.id)
         for item in items:
             store.notify("created", account.id, item.model.name, item.record)
         return account

@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,10 +23,12 @@ Record = dict[str, Any]
 class Table:
     """The records of one model in one account, in id order."""
 
-    def __init__(self, first_id: int = 1) -> None:
+    def __init__(self, first_id: int = 1, model: str = "", on_change: Callable[[str, int], None] | None = None) -> None:
         self.rows: dict[int, Record] = {}
         self.ids: list[int] = []  # ascending
         self.next_id = first_id
+        self.model = model
+        self.on_change = on_change  # told (model, id) of inserts and deletes, for persistence
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -44,6 +47,8 @@ class Table:
             else:
                 bisect.insort(self.ids, record_id)
         self.rows[record_id] = record
+        if self.on_change is not None:
+            self.on_change(self.model, record_id)
         return record
 
     def delete(self, record_id: int) -> Record | None:
@@ -52,6 +57,8 @@ class Table:
             at = bisect.bisect_left(self.ids, record_id)
             if at < len(self.ids) and self.ids[at] == record_id:
                 del self.ids[at]
+            if self.on_change is not None:
+                self.on_change(self.model, record_id)
         return record
 
     def scan(self, after: int | None = None, before: int | None = None, reverse: bool = False) -> Iterator[Record]:
@@ -77,6 +84,7 @@ class Account:
     name: str
     tables: dict[str, Table] = field(default_factory=dict)
     embedded_ids: dict[str, int] = field(default_factory=dict)
+    on_change: Callable[[str, int], None] | None = field(default=None, repr=False, compare=False)
 
     @property
     def first_id(self) -> int:
@@ -86,7 +94,7 @@ class Account:
     def table(self, model: str) -> Table:
         table = self.tables.get(model)
         if table is None:
-            table = self.tables[model] = Table(self.first_id)
+            table = self.tables[model] = Table(self.first_id, model, self.on_change)
         return table
 
     def next_embedded_id(self, model: str) -> int:
@@ -100,29 +108,87 @@ class Account:
 
 
 class MemoryStore:
-    """All accounts, in memory. Thread-safe for writes (one lock; reads are lock-free)."""
+    """All accounts, in memory. Writes happen inside :meth:`write` (one re-entrant lock);
+    reads are lock-free. :class:`mockserver.persistence.SqliteStore` keeps the same state in
+    a SQLite file, hooking in where this class does nothing (``_begin``/``_commit``...)."""
 
     def __init__(self) -> None:
         self.accounts: dict[int, Account] = {}
         self.lock = threading.RLock()
+        self.depth = 0
         self.listeners: list[Callable[[str, int, str, Record, Record | None], None]] = []
+        # Other state that lives beside the records (OAuth apps and tokens): name -> (dump, load).
+        self.systems: dict[str, tuple[Callable[[], Any], Callable[[Any], None]]] = {}
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        """One write (or several, nested): exclusive, and kept together when persisted."""
+        with self.lock:
+            self.depth += 1
+            if self.depth == 1:
+                self._begin()
+            try:
+                yield
+            except BaseException:
+                self.depth -= 1
+                if self.depth == 0:
+                    self._abort()
+                raise
+            self.depth -= 1
+            if self.depth == 0:
+                self._commit()
+
+    def refresh(self) -> None:
+        """Catch up with writes made by other processes (nothing to do in memory)."""
+
+    def register_system(self, name: str, dump: Callable[[], Any], load: Callable[[Any], None]) -> None:
+        """Keep another component's state (OAuth) with the records; loaded back when persisted."""
+        self.systems[name] = (dump, load)
+
+    def has_data(self) -> bool:
+        return bool(self.accounts)
+
+    def touch(self, account_id: int, model: str, record_id: int) -> None:
+        """A stored record changed in place (an update): persist it with this write."""
+
+    def touch_account(self, account_id: int) -> None:
+        """An account's records were replaced wholesale (seeding, a scenario load)."""
+
+    def touch_system(self, name: str) -> None:
+        """A registered system's state (``systems[name]``) changed."""
+
+    def _begin(self) -> None:
+        pass
+
+    def _commit(self) -> None:
+        pass
+
+    def _abort(self) -> None:
+        pass
 
     def account(self, account_id: int) -> Account | None:
         return self.accounts.get(account_id)
 
     def add_account(self, name: str, account_id: int | None = None) -> Account:
-        with self.lock:
+        with self.write():
             account_id = account_id or (max(self.accounts, default=0) + 1)
             account = self.accounts[account_id] = Account(account_id, name)
+            self._attach(account)
+            self.touch_account(account_id)
             return account
 
+    def _attach(self, account: Account) -> None:
+        """Hook an account's tables to change tracking (persistence only)."""
+
     def remove_account(self, account_id: int) -> None:
-        with self.lock:
+        with self.write():
             self.accounts.pop(account_id, None)
+            self.touch_account(account_id)
 
     def clear(self) -> None:
-        with self.lock:
-            self.accounts.clear()
+        with self.write():
+            for account_id in list(self.accounts):
+                self.remove_account(account_id)
 
     def notify(self, event: str, account_id: int, model: str, record: Record, before: Record | None = None) -> None:
         """Tell listeners (webhooks, journal) that a record was created/updated/deleted."""

@@ -167,10 +167,11 @@ class WebhookService:
         return self.engine._record_response(request, account, record, 200, conditional=False)
 
     def _set_status(self, account: Account, record: Record, status: str) -> None:
-        with self.store.lock:
+        with self.store.write():
             if record.get("status") != status:
                 record["status"] = status
                 stamp(self.model, record, self.clock.now(), created=False)  # type: ignore[arg-type]
+                self.store.touch(account.id, WEBHOOK, record["id"])
 
     # ------------------------------------------------------------------ events
 
