@@ -8,6 +8,9 @@ downloads, later OAuth and the control API) is a small Starlette app beside it.
 
 from __future__ import annotations
 
+import logging
+import os
+import time
 from dataclasses import dataclass, field, replace
 
 from starlette.applications import Starlette
@@ -23,6 +26,7 @@ from mockserver.faults import Faults, inject
 from mockserver.generate import Seeder, SeedPlan
 from mockserver.handlers import Engine, Principal
 from mockserver.journal import Journal
+from mockserver.logs import ACCESS
 from mockserver.oauth import OAuthConfig, OAuthServer, check_permission, load_apps_file
 from mockserver.oauth_http import OAuthRoutes
 from mockserver.ratelimit import RateLimiter
@@ -87,8 +91,34 @@ class ClioMock:
         self.other = other
 
     async def __call__(self, scope: dict, receive, send) -> None:
-        path = scope.get("path", "")
-        if scope["type"] != "http" or path.startswith(CONTROL_PREFIX):
+        if scope["type"] != "http":
+            await self.other(scope, receive, send)
+            return
+        await self._logged(scope, receive, send)
+
+    async def _logged(self, scope: dict, receive, send) -> None:
+        """Give the request an id (``X-Request-Id``, kept if the client sent one) and log it."""
+        request_id = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), None) or os.urandom(8).hex()
+        started, status = time.perf_counter(), 0
+
+        async def send_with_id(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", request_id.encode("latin-1"))]}
+            await send(message)
+
+        try:
+            await self._route(scope, receive, send_with_id)
+        finally:
+            if self.state.settings.access_log and ACCESS.isEnabledFor(logging.INFO):
+                ms = round((time.perf_counter() - started) * 1000, 2)
+                ACCESS.info("%s %s %s %sms id=%s", scope["method"], scope["path"], status, ms, request_id,
+                            extra={"request_id": request_id, "method": scope["method"], "path": scope["path"], "status": status, "duration_ms": ms})
+
+    async def _route(self, scope: dict, receive, send) -> None:
+        path = scope["path"]
+        if path.startswith(CONTROL_PREFIX):
             await self.other(scope, receive, send)
             return
         if path.startswith(API_PREFIX + "/"):
@@ -174,10 +204,16 @@ def _service_routes(state: MockState) -> Starlette:
         code = getattr(exc, "status_code", 404)
         return JSONResponse({"error": {"type": "RecordNotFound" if code == 404 else "HttpError", "message": f"No route matches {request.url.path}"}}, status_code=code)
 
+    async def ready(request: Request) -> Response:
+        """Readiness: the spec is indexed and the firms are loaded (the app exists only then)."""
+        return JSONResponse({"ready": True, "operations": len(state.index.operations), "accounts": len(state.store.accounts),
+                             "store": "sqlite" if state.settings.data else "memory"})
+
     routes = [
         *OAuthRoutes(state.oauth, state.store).routes(),
         *ControlApi(state).routes(),
         Route("/__mock__/health", health),
+        Route("/__mock__/ready", ready),
         Route("/__mock__/files/{account:int}/{model}/{record}", file_content),
     ]
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
