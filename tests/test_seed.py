@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import jsonschema_rs
 
+from mockserver.allowances import without_nulls
+
 from mockserver.app import build_state
 from mockserver.config import Settings
 
@@ -70,7 +72,8 @@ def test_seeded_values_fit_their_schemas(index, app, client):
     fields = app.state.engine.serializer.all_fields("Contact").replace("email_addresses", "email_addresses{id,address,name,primary}")
     body = client.get("/api/v4/contacts.json", params={"fields": fields, "limit": 50}).json()
     schema = index.operations[[o.operation_id for o in index.operations].index("Contact#index")].responses[200]
-    errors = list(jsonschema_rs.validator_for(schema, validate_formats=True).iter_errors(body))
+    # Absent associations are null, as in Clio (the null-values allowance); every value present must fit.
+    errors = list(jsonschema_rs.validator_for(schema, validate_formats=True).iter_errors(without_nulls(body)))
     assert not errors, errors[0].message
     person = next(c for c in body["data"] if c["type"] == "Person")
     assert person["name"] == f"{person['first_name']} {person['last_name']}"
