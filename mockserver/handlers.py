@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import formatdate, parsedate_to_datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -437,10 +437,16 @@ class Engine:
         if etag:
             headers["ETag"] = etag
         if updated:
-            headers["Last-Modified"] = format_datetime(datetime.fromtimestamp(updated).astimezone(), usegmt=False)
+            headers["Last-Modified"] = _http_date(int(updated))
         if conditional and status == 200 and _not_modified(request.headers, etag, updated):
             return ApiResponse(304, None, headers)
         return ApiResponse(status, {"data": self.serializer.render(account, record, plan)}, headers)
+
+
+@lru_cache(maxsize=8192)
+def _http_date(timestamp: int) -> str:
+    """An HTTP date (``Sat, 28 Nov 2026 12:00:00 GMT``), cached: many records share a second."""
+    return formatdate(timestamp, usegmt=True)
 
 
 def _data(request: ApiRequest) -> dict[str, Any]:
