@@ -129,7 +129,7 @@ class Server:
         """Launch and wait for health 200; returns seconds from launch to 200."""
         env = dict(os.environ, CLIO_MOCK_CACHE_DIR=self.cache_dir)
         cmd = [*clio_mock_command(), "serve", "--spec", self.spec, "--seed", "42",
-               "--port", str(self.port), "--host", HOST]
+               "--port", str(self.port), "--host", HOST, "--dev-token", TOKEN, "--rate-limit", "0", "--log-level", "warning"]
         log = open(self.log_path, "wb")
         try:
             t0 = time.perf_counter()
@@ -162,8 +162,8 @@ class Server:
             conn.close()
 
     def server_reported_seconds(self) -> float | None:
-        """The server's own 'records seeded in X s' figure (spec load + index + seed)."""
-        m = re.search(rb"seeded in ([0-9.]+)s", self.log_path.read_bytes() if self.log_path.exists() else b"")
+        """The server's own 'records ready in X s' figure (spec load + index + seed)."""
+        m = re.search(rb"(?:seeded|ready) in ([0-9.]+)s", self.log_path.read_bytes() if self.log_path.exists() else b"")
         return float(m.group(1)) if m else None
 
     def log_tail(self, n: int = 30) -> str:

@@ -11,7 +11,6 @@ memory store and with SQLite. Prints a table and the ratios.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time

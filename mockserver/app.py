@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from mockserver import seedcache
 from mockserver.api import API_PREFIX, ApiApp
 from mockserver.config import Settings
 from mockserver.control import PREFIX as CONTROL_PREFIX
@@ -64,13 +65,27 @@ class MockState:
             self.journal.clear()
             self.faults.remove()
             self.clock.reset()
-            plan = SeedPlan(self.settings.seed, self.settings.scale, dict(self.settings.counts))
-            for n in range(self.settings.accounts):
-                account = self.store.add_account(DEFAULT_ACCOUNT_NAME if n == 0 else f"Firm {n + 1}")
-                self.seeder.seed(account, plan)
+            self._seed_firms()
             self.oauth.reset()
             self.rate_limiter.reset()
             self.webhooks.reset()
+
+    def _seed_firms(self) -> None:
+        """The configured firms: from the seed cache when this plan was generated before."""
+        s = self.settings
+        key = seedcache.cache_key(self.index.sha256, s.seed, s.scale, s.counts, s.accounts) if s.index_cache else None
+        cached = seedcache.load(key) if key else None
+        if cached is not None:
+            for account in cached:
+                self.store.accounts[account.id] = account
+                self.store.touch_account(account.id)
+            return
+        plan = SeedPlan(s.seed, s.scale, dict(s.counts))
+        for n in range(s.accounts):
+            account = self.store.add_account(DEFAULT_ACCOUNT_NAME if n == 0 else f"Firm {n + 1}")
+            self.seeder.seed(account, plan)
+        if key:
+            seedcache.save(key, list(self.store.accounts.values()))
 
     def api_checks(self, principal: Principal, op: Operation, headers: dict[str, str]) -> dict[str, str]:
         """Per-request checks after authentication: the rate limit, then permissions."""

@@ -31,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("new")
     diff.add_argument("--json", action="store_true", help="print the diff as JSON")
     spec_sub.add_parser("path", help="print where the cached published document lives")
+    from mockserver.contract import add_contract_parser  # the contract-test kit (contract_tests/)
+
+    add_contract_parser(sub)
     return parser
 
 
@@ -45,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
             settings, sources = resolve(vars(args))
             print(describe(settings, sources))
             return 0
+        if args.command == "contract":
+            from mockserver.contract import contract_command
+
+            return contract_command(args)
     except SpecError as exc:
         print(f"clio-mock: {exc}", file=sys.stderr)
         return EXIT_USAGE

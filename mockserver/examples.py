@@ -36,6 +36,8 @@ class ExampleBuilder:
         return out
 
     def _value(self, model, name: str, prop: dict[str, Any], account: Account) -> Any:
+        if model is not None and name in model.fields and "format" in model.fields[name]:
+            prop = {**prop, "format": model.fields[name]["format"]}  # the record's type is stricter
         assoc = model.associations.get(name) if model else None
         target = assoc.target if assoc and assoc.stored else None
         if target is None and name.endswith("_id") and model is not None:

@@ -12,12 +12,14 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mockserver.fakedata import ValueFaker
 from mockserver.records import Clock, assign_number, make_etag, set_reference, stamp
 from mockserver.spec import Model, SpecIndex, parent_links
 from mockserver.store import Account, Record, Table
+
+if TYPE_CHECKING:
+    from mockserver.fakedata import ValueFaker
 
 # How many records a default firm has, per model (others get DEFAULT_COUNT). Data, not code:
 # a small practice with enough of the main models to page and filter through.
@@ -57,6 +59,8 @@ class Seeder:
         self.singletons = singletons
 
     def seed(self, account: Account, plan: SeedPlan) -> None:
+        from mockserver.fakedata import ValueFaker  # Faker is slow to import; warm starts skip it
+
         faker = ValueFaker(plan.seed + account.id * 7919)
         self.pools: dict[str, list[dict]] = {}
         rng = random.Random(plan.seed * 1_000_003 + account.id)

@@ -139,8 +139,45 @@ class RecordWriter:
                 # client_id=5 is the client association written as its scalar twin
                 self._association(account, model, record, key[:-3], {"id": value} if value is not None else None)
             elif key in model.fields:
-                record[key] = fit_enum(value, model.fields[key])
+                record[key] = self.fit(key, value, model.fields[key])
         _person_names(model, record, data)
+
+    def fit(self, name: str, value: Any, schema: dict[str, Any]) -> Any:
+        """``value`` as the record's own schema types it. The request schemas are looser than
+        the records' (a date where the record has a date-time, a number for an integer field,
+        enums that differ): cast what can be cast, answer 422 for the rest, so what is stored
+        always reads back valid."""
+        if value is None:
+            return None
+        kind, fmt = schema.get("type"), schema.get("format")
+        try:
+            if kind == "string" and fmt == "date-time" and isinstance(value, str):
+                parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+                return (parsed if parsed.tzinfo else parsed.replace(tzinfo=self.clock.tz)).isoformat(timespec="seconds")
+            if kind == "string" and fmt == "date" and isinstance(value, str):
+                return datetime.fromisoformat(value.replace("Z", "+00:00")).date().isoformat()
+            if kind == "integer" and isinstance(value, (int, float, str)) and not isinstance(value, bool):
+                return int(round(float(value)))
+            if kind == "number" and isinstance(value, (int, float, str)) and not isinstance(value, bool):
+                return float(value)
+            if kind == "boolean" and not isinstance(value, bool):
+                if str(value).lower() in ("true", "1"):
+                    return True
+                if str(value).lower() in ("false", "0"):
+                    return False
+                raise ValueError(value)
+            if kind == "string" and not isinstance(value, str):
+                raise ValueError(value)
+        except (TypeError, ValueError, OverflowError):
+            raise unprocessable(f"{name}: {value!r} is not a valid {fmt or kind}") from None
+        value = fit_enum(value, schema)
+        if schema.get("enum") and len(schema["enum"]) == 1:
+            # A one-value enum names what the record is whatever was sent: a document's
+            # parent may be given as a Matter or Folder, and is always stored as its Folder.
+            return schema["enum"][0]
+        if schema.get("enum") and value not in schema["enum"]:
+            raise unprocessable(f"{name}: {value!r} is not one of {', '.join(map(str, schema['enum']))}")
+        return value
 
     def _association(self, account: Account, model: Model, record: Record, key: str, value: Any) -> None:
         assoc = model.associations[key]

@@ -12,7 +12,6 @@ import pickle
 import sys
 from pathlib import Path
 
-import httpx
 import platformdirs
 
 from mockserver.spec import SpecError, SpecIndex, build_index, parse_spec_bytes
@@ -35,6 +34,8 @@ def cached_spec_path() -> Path:
 def read_spec_bytes(location: str, timeout: float = 30.0) -> bytes:
     """The raw bytes of a spec at a path or http(s) URL; SpecError on failure."""
     if location.startswith(("http://", "https://")):
+        import httpx  # only for URLs: importing it costs a tenth of start-up
+
         try:
             response = httpx.get(location, timeout=timeout, follow_redirects=True)
         except httpx.HTTPError as exc:

@@ -65,10 +65,10 @@ class Table:
         """Records in id order (or reverse), strictly after/before the given ids."""
         lo = bisect.bisect_right(self.ids, after) if after is not None else 0
         hi = bisect.bisect_left(self.ids, before) if before is not None else len(self.ids)
-        ids = self.ids[lo:hi] if not reverse else reversed(self.ids[lo:hi])
-        rows = self.rows
-        for record_id in ids:
-            record = rows.get(record_id)
+        ids, rows = self.ids, self.rows
+        # Walk positions, not a slice: a page reads ~200 ids, a slice would copy all of them.
+        for position in (range(hi - 1, lo - 1, -1) if reverse else range(lo, hi)):
+            record = rows.get(ids[position])
             if record is not None:
                 yield record
 

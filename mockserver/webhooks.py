@@ -32,7 +32,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import orjson
 
 from mockserver.errors import ClioError, unprocessable
@@ -101,7 +100,7 @@ class WebhookService:
         self.jobs: list[_Job] = []
         self.seq = itertools.count()
         self.wake = threading.Condition()
-        self.http = httpx.Client(timeout=settings.timeout)
+        self._http = None  # an httpx.Client, made on the first delivery (httpx is slow to import)
         self.worker: threading.Thread | None = None
         self.in_flight = 0
         if self.model is None:
@@ -253,7 +252,7 @@ class WebhookService:
         status, error = None, None
         try:
             status = self.http.post(hook["url"], content=job.body, headers={"Content-Type": "application/json", "X-Hook-Signature": signature}).status_code
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # httpx's errors: connection refused, timeouts, bad URLs
             error = type(exc).__name__
         delivered = status is not None and (200 <= status < 400 or status == 410)
         retry_in = None if delivered or job.attempt > RETRIES else BASE_RETRY_SECONDS * 2 ** (job.attempt - 1) * self.settings.time_scale
@@ -263,12 +262,20 @@ class WebhookService:
         elif retry_in is not None:
             self._enqueue(_Job(time.monotonic() + retry_in, next(self.seq), "delivery", job.account_id, job.webhook_id, job.body, job.event, job.record_id, job.attempt + 1))
 
+    @property
+    def http(self):
+        if self._http is None:
+            import httpx
+
+            self._http = httpx.Client(timeout=self.settings.timeout)
+        return self._http
+
     def _handshake(self, account: Account, hook: Record) -> None:
         secret = str(hook["shared_secret"])
         entry = {"webhook_id": hook["id"], "account_id": account.id, "event": "handshake", "url": hook["url"], "at": self.clock.now().isoformat(timespec="seconds")}
         try:
             response = self.http.post(hook["url"], content=orjson.dumps({"data": {"webhook_id": hook["id"]}}), headers={"Content-Type": "application/json", "X-Hook-Secret": secret})
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # httpx's errors: connection refused, timeouts, bad URLs
             self.history.append({**entry, "status_code": None, "error": type(exc).__name__, "outcome": "pending"})
             return
         echoed = hmac.compare_digest(response.headers.get("x-hook-secret", "").encode(), secret.encode())

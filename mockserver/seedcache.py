@@ -1,0 +1,61 @@
+"""The seeded firms of a small plan, pickled in the cache directory: a warm start (and every
+reset in a test session) loads them instead of generating them again, and skips importing Faker.
+
+Keyed by the spec's hash, the seed plan and the source of the code that generates records, so
+a change to any of them generates afresh.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from pathlib import Path
+
+from mockserver.store import Account
+
+MAX_CACHED_RECORDS = 20_000  # bigger firms take longer to unpickle than to keep in memory
+_SOURCES = ("generate.py", "fakedata.py", "records.py", "store.py", "spec.py")
+
+
+def cache_key(spec_sha256: str, seed: int, scale: float, counts: dict[str, int], accounts: int) -> str:
+    here = Path(__file__).parent
+    code = hashlib.sha256(b"".join((here / name).read_bytes() for name in _SOURCES)).hexdigest()
+    plan = f"{spec_sha256}|{seed}|{scale}|{sorted(counts.items())}|{accounts}|{code}"
+    return hashlib.sha256(plan.encode()).hexdigest()[:32]
+
+
+def _path(key: str) -> Path:
+    from mockserver.specsource import cache_dir
+
+    return cache_dir() / "seeds" / f"{key}.pickle"
+
+
+def load(key: str) -> list[Account] | None:
+    try:
+        with _path(key).open("rb") as fh:
+            accounts = pickle.load(fh)
+    except Exception:  # missing, torn or stale: generate instead
+        return None
+    return accounts if isinstance(accounts, list) and all(isinstance(a, Account) for a in accounts) else None
+
+
+def save(key: str, accounts: list[Account]) -> None:
+    if sum(a.count() for a in accounts) > MAX_CACHED_RECORDS:
+        return
+    path = _path(key)
+    detached = [Account(a.id, a.name, a.tables, dict(a.embedded_ids)) for a in accounts]
+    hooks = [(t, t.on_change) for a in accounts for t in a.tables.values()]
+    for table, _ in hooks:  # persistence hooks are closures: not for the pickle
+        table.on_change = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump(detached, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(path)
+    except OSError:
+        pass  # a read-only cache only costs start-up time
+    finally:
+        for table, hook in hooks:
+            table.on_change = hook
