@@ -8,10 +8,10 @@ a change to any of them generates afresh.
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
 from pathlib import Path
 
+from mockserver.specsource import cache_dir, write_cache_pickle
 from mockserver.store import Account
 
 MAX_CACHED_RECORDS = 20_000  # bigger firms take longer to unpickle than to keep in memory
@@ -26,8 +26,6 @@ def cache_key(spec_sha256: str, seed: int, scale: float, counts: dict[str, int],
 
 
 def _path(key: str) -> Path:
-    from mockserver.specsource import cache_dir
-
     return cache_dir() / "seeds" / f"{key}.pickle"
 
 
@@ -49,13 +47,7 @@ def save(key: str, accounts: list[Account]) -> None:
     for table, _ in hooks:  # persistence hooks are closures: not for the pickle
         table.on_change = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        with tmp.open("wb") as fh:
-            pickle.dump(detached, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(path)
-    except OSError:
-        pass  # a read-only cache only costs start-up time
+        write_cache_pickle(path, detached)
     finally:
         for table, hook in hooks:
             table.on_change = hook

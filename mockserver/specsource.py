@@ -101,16 +101,17 @@ def load_index(location: str, use_cache: bool = True) -> SpecIndex:
             pass
     index = build_index(parse_spec_bytes(raw, location), digest)
     if use_cache:
-        _write_cache(pickled, index)
+        write_cache_pickle(pickled, index)
     return index
 
 
-def _write_cache(path: Path, index: SpecIndex) -> None:
+def write_cache_pickle(path: Path, value: object) -> None:
+    """Pickle ``value`` into the cache atomically (rename), so a reader never sees half a file."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         with tmp.open("wb") as fh:
-            pickle.dump(index, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
         tmp.replace(path)
     except OSError:
         pass  # a read-only cache dir only costs start-up time

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import httpx
 import yaml
-from dockerfile_parse import DockerfileParser
-
 from conftest import free_port, wait_for_health
+from dockerfile_parse import DockerfileParser
 
 ROOT = Path(__file__).resolve().parents[1]
 

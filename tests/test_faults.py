@@ -56,22 +56,11 @@ def test_faults_listed_and_removed(client):
     assert client.get("/api/v4/matters.json").status_code == 200
 
 
-@pytest.mark.usefixtures("spec_path")
 def test_dropped_connection_over_real_http(spec_path):
-    import subprocess
-    import sys
+    from conftest import serve
 
-    from conftest import free_port, wait_for_health
-
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, "-m", "mockserver.cli", "serve", "--spec", str(spec_path), "--port", str(port), "--log-level", "critical"])
-    try:
-        assert wait_for_health(url)
+    with serve("--spec", str(spec_path)) as url:
         httpx.post(f"{url}/__mock__/faults", json={"kind": "drop", "path": "/api/v4/matters.json", "count": 1})
         with pytest.raises(httpx.HTTPError):
             httpx.get(f"{url}/api/v4/matters.json", headers={"Authorization": "Bearer dev"}, timeout=5)
         assert httpx.get(f"{url}/api/v4/matters.json", headers={"Authorization": "Bearer dev"}, timeout=5).status_code == 200
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)

@@ -2,33 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import httpx
 import pytest
-
-from conftest import free_port, wait_for_health
+from conftest import serve
 
 
 @pytest.fixture(scope="module")
 def live_url(spec_path):
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mockserver.cli", "serve", "--spec", str(spec_path), "--seed", "42", "--port", str(port), "--log-level", "warning"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        if not wait_for_health(url):
-            pytest.fail(f"server did not start: {proc.stderr.read1().decode() if proc.stderr else ''}")
+    with serve("--spec", str(spec_path), "--seed", "42") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def test_readme_flow(live_url):

@@ -17,7 +17,6 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
-
 from conftest import free_port, wait_for_health
 
 CHROMIUM = Path("/usr/bin/chromium")

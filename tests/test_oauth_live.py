@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+from conftest import serve
 
-from conftest import free_port, wait_for_health
 from mockserver.oauth import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 
 def test_end_to_end_over_http(spec_path):
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, "-m", "mockserver.cli", "serve", "--spec", str(spec_path), "--port", str(port), "--log-level", "warning"])
-    try:
-        assert wait_for_health(url)
+    with serve("--spec", str(spec_path)) as url:
         redirect = "http://127.0.0.1:8765/callback"
         with httpx.Client(base_url=url, timeout=10) as c:
             page = c.get("/oauth/authorize", params={"client_id": DEFAULT_CLIENT_ID, "response_type": "code", "redirect_uri": redirect, "state": "abc"})
@@ -39,6 +33,3 @@ def test_end_to_end_over_http(spec_path):
             assert out.status_code == 200 and out.content == b""
             gone = c.get("/api/v4/matters.json", headers=bearer)
             assert gone.status_code == 401 and gone.json()["error"] == "invalid_token"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)

@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import httpx
-
 from conftest import free_port, wait_for_health
 
 

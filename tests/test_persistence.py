@@ -11,7 +11,6 @@ import sys
 
 import httpx
 import pytest
-
 from conftest import free_port, wait_for_health
 
 AUTH = {"Authorization": "Bearer dev"}

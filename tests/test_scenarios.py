@@ -299,21 +299,10 @@ def test_serve_with_a_bad_fixture_is_one_line_exit_2(spec_path, tmp_path):
 
 
 def test_serve_loads_a_fixture(spec_path):
-    import subprocess
-    import sys
-
     import httpx
+    from conftest import serve
 
-    from conftest import free_port, wait_for_health
-
-    port = free_port()
     fixture = Path(__file__).resolve().parents[1] / "fixtures" / "solo-practice.yaml"
-    proc = subprocess.Popen([sys.executable, "-m", "mockserver.cli", "serve", "--spec", str(spec_path), "--port", str(port), "--fixture", str(fixture), "--log-level", "warning"])
-    try:
-        url = f"http://127.0.0.1:{port}"
-        assert wait_for_health(url)
+    with serve("--spec", str(spec_path), "--fixture", str(fixture)) as url:
         firms = httpx.get(f"{url}/__mock__/accounts").json()["data"]
         assert any(f["name"] != "Mock Law LLP" for f in firms)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)

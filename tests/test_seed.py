@@ -5,7 +5,6 @@ from __future__ import annotations
 import jsonschema_rs
 
 from mockserver.allowances import without_nulls
-
 from mockserver.app import build_state
 from mockserver.config import Settings
 

@@ -12,7 +12,6 @@ import threading
 
 import httpx
 import pytest
-
 from conftest import free_port, wait_for_health
 
 
