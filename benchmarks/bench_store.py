@@ -2,7 +2,7 @@
 
     python benchmarks/bench_store.py [--spec PATH] [--sizes 10000,100000] [--writes 2000]
 
-In-process (no HTTP, so the store's cost is what shows): for each size, seed that many
+In-process, calling the ASGI app directly (no HTTP, so the store's cost is what shows): for each size, seed that many
 matters, then time (a) creating contacts through the API's write path (records/s), and
 (b) GET /matters.json?limit=200 first page and a deep cursor page (p50/p99 in ms), with the
 memory store and with SQLite. Prints a table and the ratios.
@@ -11,15 +11,17 @@ memory store and with SQLite. Prints a table and the ratios.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from starlette.testclient import TestClient
+import orjson
 
 from mockserver.app import create_app
 from mockserver.config import Settings
+from mockserver.query import encode_token
 from mockserver.specsource import load_index
 
 DEFAULT_SPEC = Path(__file__).resolve().parents[2] / "shared" / "clio" / "openapi-v4.json"
@@ -39,23 +41,45 @@ def _p(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
+class AsgiCaller:
+    """Calls the app directly (no HTTP, no test client), so what is timed is the mock itself."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.loop = asyncio.new_event_loop()
+
+    def __call__(self, method: str, path: str, query: str = "", body: bytes = b"") -> tuple[int, bytes]:
+        headers = [(b"host", b"127.0.0.1"), (b"authorization", b"Bearer dev"), (b"content-type", b"application/json")]
+        scope = {"type": "http", "method": method, "path": path, "query_string": query.encode(), "headers": headers,
+                 "scheme": "http", "server": ("127.0.0.1", 80)}
+        out: list[dict] = []
+
+        async def receive() -> dict:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict) -> None:
+            out.append(message)
+
+        self.loop.run_until_complete(self.app(scope, receive, send))
+        return out[0]["status"], b"".join(m.get("body", b"") for m in out[1:])
+
+
 def measure(index, size: int, writes: int, data: str | None) -> dict[str, float]:
     started = time.perf_counter()
-    app = create_app(Settings(seed=1, counts={"Matter": size}, rate_limit=0, data=data, access_log=False), index=index)
+    # index_cache=False: no seed cache either, so both stores generate their firm.
+    app = create_app(Settings(seed=1, counts={"Matter": size}, rate_limit=0, data=data, access_log=False, index_cache=False), index=index)
     seeded = time.perf_counter() - started
-    with TestClient(app, headers={"Authorization": "Bearer dev"}) as c:
-        body = {"data": {"type": "Company", "name": "Bench LLP"}}
-        start = time.perf_counter()
-        for _ in range(writes):
-            assert c.post("/api/v4/contacts.json", json=body).status_code == 201
-        write_rate = writes / (time.perf_counter() - start)
-        first = _timed(lambda: c.get("/api/v4/matters.json", params={"limit": 200}), 200)
-        page = c.get("/api/v4/matters.json", params={"limit": 200}).json()
-        for _ in range(min(20, size // 200 - 1)):
-            page = c.get(page["meta"]["paging"]["next"]).json()
-        deep_url = page["meta"]["paging"].get("next") or "/api/v4/matters.json?limit=200"
-        deep = _timed(lambda: c.get(deep_url), 200)
-        show = _timed(lambda: c.get(f"/api/v4/matters/{size // 2}.json"), 500)
+    call = AsgiCaller(app)
+    body = orjson.dumps({"data": {"type": "Company", "name": "Bench LLP"}})
+    start = time.perf_counter()
+    for _ in range(writes):
+        assert call("POST", "/api/v4/contacts.json", body=body)[0] == 201
+    write_rate = writes / (time.perf_counter() - start)
+    first = _timed(lambda: call("GET", "/api/v4/matters.json", "limit=200"), 200)
+    ids = app.state.store.accounts[1].table("Matter").ids
+    deep_query = "limit=200&page_token=" + encode_token("a", ids[len(ids) // 2])
+    deep = _timed(lambda: call("GET", "/api/v4/matters.json", deep_query), 200)
+    show = _timed(lambda: call("GET", f"/api/v4/matters/{ids[len(ids) // 2]}.json"), 1000)
     return {"seed_s": seeded, "writes_per_s": write_rate, "list_p50": _p(first, 0.5), "list_p99": _p(first, 0.99),
             "deep_p50": _p(deep, 0.5), "show_p50": _p(show, 0.5)}
 
@@ -75,7 +99,7 @@ def main() -> int:
                 result = measure(index, size, args.writes, data)
             rows.append((size, store, result))
             print(f"  {size:>7} {store:<7} done", file=sys.stderr)
-    print("\nStore benchmark (in-process, TestClient; ms are per request including the ASGI round trip)")
+    print("\nStore benchmark (in-process ASGI calls; ms per request)")
     print(f"{'matters':>8} {'store':<7} {'seed s':>8} {'writes/s':>9} {'list p50':>9} {'list p99':>9} {'deep p50':>9} {'show p50':>9}")
     for size, store, r in rows:
         print(f"{size:>8} {store:<7} {r['seed_s']:>8.1f} {r['writes_per_s']:>9.0f} {r['list_p50']:>9.2f} {r['list_p99']:>9.2f} {r['deep_p50']:>9.2f} {r['show_p50']:>9.2f}")

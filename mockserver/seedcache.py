@@ -15,7 +15,7 @@ from mockserver.specsource import cache_dir, write_cache_pickle
 from mockserver.store import Account
 
 MAX_CACHED_RECORDS = 20_000  # bigger firms take longer to unpickle than to keep in memory
-_SOURCES = ("generate.py", "fakedata.py", "records.py", "store.py", "spec.py")
+_SOURCES = ("generate.py", "fakedata.py", "records.py", "store.py", "spec.py", "handlers.py")  # what decides a seeded firm
 
 
 def cache_key(spec_sha256: str, seed: int, scale: float, counts: dict[str, int], accounts: int) -> str:
