@@ -236,7 +236,7 @@ class Engine:
             records = rows if rows is not None else scan()  # type: ignore[misc]
             start = integer_param("offset", offset) if offset is not None else _offset_from(token)
             page = page_by_offset(records, preds, order, limit, start)
-        data = [self.serializer.render(account, r, plan) for r in page.records]
+        data = self.serializer.render_many(account, page.records, plan)
         paging: dict[str, str] = {}
         if page.previous_token:
             paging["previous"] = _page_url(request, page.previous_token, page.previous_offset, start)
@@ -333,7 +333,7 @@ class Engine:
         limit = parse_limit(op, request.arg("limit"))
         page = page_by_offset(rows, build_filters(op, self.index.models[op.model], request.query), ("id", False), limit, _offset_from(request.arg("page_token")))
         paging = {"next": _page_url(request, page.next_token, page.next_offset, 0)} if page.next_token else {}
-        return ApiResponse(200, {"data": [self.serializer.render(account, r, plan) for r in page.records], "meta": {"paging": paging}})
+        return ApiResponse(200, {"data": self.serializer.render_many(account, page.records, plan), "meta": {"paging": paging}})
 
     def download(self, request: ApiRequest, account: Account) -> ApiResponse:
         """Downloads answer 303 to a URL the mock serves (Clio: a pre-signed storage URL)."""

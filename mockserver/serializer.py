@@ -9,7 +9,7 @@ in ``matter.client.name`` at once, as in Clio.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.errors import invalid_fields
@@ -25,6 +25,12 @@ class FieldPlan:
 
     model: str
     entries: tuple[tuple[str, int, str | None, "FieldPlan | None"], ...]
+    # The field names when every entry is a plain scalar (most nested plans: id, etag).
+    scalars: tuple[str, ...] | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        names = tuple(name for name, kind, _, _ in self.entries if kind == SCALAR)
+        object.__setattr__(self, "scalars", names if len(names) == len(self.entries) else None)
 
 
 def parse_fields(text: str) -> list[tuple[str, list[str] | None]]:
@@ -119,10 +125,17 @@ class Serializer:
 
     # ------------------------------------------------------------------ rendering
 
-    def render(self, account: Account, record: Record, plan: FieldPlan) -> dict[str, Any]:
-        """The record as Clio would return it for this plan."""
-        out: dict[str, Any] = {}
+    def render(self, account: Account, record: Record, plan: FieldPlan, memo: dict | None = None) -> dict[str, Any]:
+        """The record as Clio would return it for this plan.
+
+        ``memo`` (one per response) shares the rendering of a record many others point at:
+        forty matters of one responsible attorney render that user once.
+        """
         get = record.get
+        scalars = plan.scalars
+        if scalars is not None:  # the common nested case: a dict of plain values
+            return {name: get(name) for name in scalars}
+        out: dict[str, Any] = {}
         for name, kind, target, sub in plan.entries:
             value = get(name)
             if kind == SCALAR or value is None:
@@ -130,27 +143,35 @@ class Serializer:
             elif kind == STRING_ID:
                 out[name] = str(value)
             elif kind == REF:
-                other = account.table(target).get(value)  # type: ignore[arg-type]
-                out[name] = self.render(account, other, sub) if other is not None else None  # type: ignore[arg-type]
+                out[name] = self._reference(account, target, value, sub, memo)  # type: ignore[arg-type]
             elif kind == REFS:
-                table = account.table(target)  # type: ignore[arg-type]
-                out[name] = [self.render(account, r, sub) for i in value if (r := table.get(i)) is not None]  # type: ignore[arg-type]
+                out[name] = [r for i in value if (r := self._reference(account, target, i, sub, memo)) is not None]  # type: ignore[arg-type]
             else:
-                out[name] = self._embedded(account, value, sub)  # type: ignore[arg-type]
+                out[name] = self._embedded(account, value, sub, memo)  # type: ignore[arg-type]
         return out
 
-    def _embedded(self, account: Account, value: Any, plan: FieldPlan) -> Any:
+    def render_many(self, account: Account, records: list[Record], plan: FieldPlan) -> list[dict[str, Any]]:
+        """A page of records, sharing the rendering of what they point at."""
+        memo: dict = {}
+        return [self.render(account, r, plan, memo) for r in records]
+
+    def _reference(self, account: Account, target: str, ref: int, plan: FieldPlan, memo: dict | None) -> dict | None:
+        key = (target, ref, id(plan))
+        if memo is not None and key in memo:
+            return memo[key]
+        other = account.table(target).get(ref)
+        rendered = self.render(account, other, plan, memo) if other is not None else None
+        if memo is not None:
+            memo[key] = rendered
+        return rendered
+
+    def _embedded(self, account: Account, value: Any, plan: FieldPlan, memo: dict | None) -> Any:
         if not plan.entries:
             return value
         if isinstance(value, list):
-            return [self._embedded_one(account, v, plan) for v in value]
-        return self._embedded_one(account, value, plan)
-
-    def _embedded_one(self, account: Account, value: Any, plan: FieldPlan) -> Any:
-        if not isinstance(value, dict):
-            return value
+            return [self.render(account, v, plan, memo) if isinstance(v, dict) else v for v in value]
         # Embedded values may hold references ({"custom_field": 7}); render those too.
-        return self.render(account, value, plan)
+        return self.render(account, value, plan, memo) if isinstance(value, dict) else value
 
 
 def _scalar_kind(model: Model, name: str) -> int:
