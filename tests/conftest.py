@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -72,17 +73,19 @@ def serve(*args: str, env: dict | None = None, timeout: float = 60.0):
     """``clio-mock serve ARGS`` in a subprocess on a free loopback port: yields its base URL,
     stops it afterwards. Fails the test if it does not become healthy."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "mockserver.cli", "serve", "--port", str(port), "--log-level", "warning", *args],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
-    try:
-        if not wait_for_health(url, timeout):
-            proc.kill()
-            pytest.fail(f"clio-mock did not start: {proc.communicate()[1].decode()[-2000:]}")
-        yield url
-    finally:
-        proc.terminate()
+    with tempfile.TemporaryFile() as log:  # a file, not a pipe: a chatty server never blocks on it
+        proc = subprocess.Popen([sys.executable, "-m", "mockserver.cli", "serve", "--port", str(port), "--log-level", "warning", *args],
+                                env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            if not wait_for_health(url, timeout):
+                log.seek(0)
+                pytest.fail(f"clio-mock did not start:\n{log.read().decode(errors='replace')[-4000:]}")
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)

@@ -8,16 +8,13 @@ app's redirect URI (a tiny callback server here) or on the mock's own out-of-ban
 from __future__ import annotations
 
 import http.server
-import subprocess
-import sys
-import tempfile
 import threading
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
-from conftest import free_port, wait_for_health
+from conftest import free_port, serve
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
@@ -41,26 +38,8 @@ TIMEOUT_MS = 20_000
 @pytest.fixture(scope="module")
 def mock_url(spec_path):
     """`clio-mock serve` on a free loopback port, always terminated."""
-    port = free_port()
-    with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "mockserver.cli", "serve", "--spec", str(spec_path), "--seed", "42",
-             "--port", str(port), "--log-level", "warning"],
-            stdout=log, stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            if not wait_for_health(url):
-                log.seek(0)
-                pytest.fail(f"clio-mock did not start:\n{log.read().decode(errors='replace')[-4000:]}")
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+    with serve("--spec", str(spec_path), "--seed", "42") as url:
+        yield url
 
 
 class _Callback(http.server.BaseHTTPRequestHandler):
