@@ -217,7 +217,7 @@ def measure_startup(spec: str, repeats: int, workdir: str) -> tuple[dict, str]:
 
 
 def all_fields(spec: str, model: str, cache_dir: str) -> str:
-    code = ("import sys; from mockserver.specsource import load_index; from mockserver.serializer import Serializer; "
+    code = ("import sys; from mockserver.spec.source import load_index; from mockserver.engine.serializer import Serializer; "
             "print(Serializer(load_index(sys.argv[1])).all_fields(sys.argv[2]))")
     out = subprocess.run([sys.executable, "-c", code, spec, model], check=True, capture_output=True, text=True,
                          env=dict(os.environ, CLIO_MOCK_CACHE_DIR=cache_dir), timeout=120)

@@ -21,8 +21,8 @@ import orjson
 
 from mockserver.app import create_app
 from mockserver.config import Settings
-from mockserver.query import encode_token
-from mockserver.specsource import load_index
+from mockserver.engine.query import encode_token
+from mockserver.spec.source import load_index
 
 DEFAULT_SPEC = Path(__file__).resolve().parents[2] / "shared" / "clio" / "openapi-v4.json"
 

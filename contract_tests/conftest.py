@@ -4,7 +4,7 @@
     CLIO_ACCESS_TOKEN=... pytest contract_tests/ --target https://app.clio.com --budget 300
     pytest contract_tests/ --target mock --report-md report.md --junitxml junit.xml
 
-The options mirror ``clio-mock contract``; the run is the same :class:`~contract_tests.kit.Kit`
+The options mirror ``clio-mock contract``; the run is the same :class:`~mockserver.contract.kit.Kit`
 (one per session), so the safety rules, allowances and reports are the same too.
 """
 
@@ -42,7 +42,7 @@ def _spec(config: pytest.Config) -> str | None:
 
 
 def kit_config(config: pytest.Config):
-    from contract_tests.kit import KitConfig
+    from mockserver.contract.kit import KitConfig
 
     phases = config.getoption("--phases")
     return KitConfig(
@@ -60,7 +60,7 @@ _SELECTION: dict[int, object] = {}
 def _selection(config: pytest.Config):
     """The kit, opened once per session: the spec, the target, the operations to test."""
     if id(config) not in _SELECTION:
-        from contract_tests.kit import Kit
+        from mockserver.contract.kit import Kit
 
         logging.getLogger("clio_mock.api").setLevel(logging.CRITICAL)  # 5xx are reported by the kit
         kit = Kit(kit_config(config))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from contract_tests.report import FAILED, SKIPPED, OperationResult
+from mockserver.contract.report import FAILED, SKIPPED, OperationResult
 
 
 def _outcome(result: OperationResult) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from matter_sync import ClioClient, OAuthCredentials, sync_matters
 
-from mockserver.oauth import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from mockserver.clio.oauth import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 
 def _client(clio_mock, token: dict) -> ClioClient:

@@ -1,8 +1,8 @@
 """The application factory: spec in, a running Clio mock out.
 
 ``create_app`` wires the pieces in the one direction data flows: routing and checks
-(:mod:`mockserver.api`) -> the generic engine (:mod:`mockserver.handlers`) -> the store
-(:mod:`mockserver.store`) -> the serializer. Everything outside ``/api/v4`` (health,
+(:mod:`mockserver.engine.api`) -> the generic engine (:mod:`mockserver.engine.handlers`) -> the store
+(:mod:`mockserver.engine.store`) -> the serializer. Everything outside ``/api/v4`` (health,
 downloads, later OAuth and the control API) is a small Starlette app beside it.
 """
 
@@ -11,87 +11,35 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from mockserver import seedcache
-from mockserver.api import API_PREFIX, ApiApp
+from mockserver.clio.oauth import (
+    OAuthConfig,
+    OAuthServer,
+    load_apps_file,
+)
+from mockserver.clio.oauth_http import OAuthRoutes
+from mockserver.clio.ratelimit import RateLimiter
+from mockserver.clio.webhooks import WebhookService, WebhookSettings, activate_operation
 from mockserver.config import Settings
-from mockserver.control import PREFIX as CONTROL_PREFIX
-from mockserver.control import ControlApi
-from mockserver.faults import Faults, inject
-from mockserver.generate import Seeder, SeedPlan
-from mockserver.handlers import Engine, Principal
-from mockserver.journal import Journal
+from mockserver.control.api import PREFIX as CONTROL_PREFIX
+from mockserver.control.api import ControlApi
+from mockserver.control.faults import inject
+from mockserver.data.seeding import Seeder
+from mockserver.engine.api import API_PREFIX, ApiApp
+from mockserver.engine.handlers import Engine
+from mockserver.engine.persistence import SqliteStore
+from mockserver.engine.records import Clock, RecordWriter
+from mockserver.engine.store import MemoryStore
 from mockserver.logs import ACCESS
-from mockserver.oauth import OAuthConfig, OAuthServer, check_permission, load_apps_file
-from mockserver.oauth_http import OAuthRoutes
-from mockserver.ratelimit import RateLimiter
-from mockserver.records import Clock, RecordWriter
-from mockserver.spec import Operation, SpecIndex
-from mockserver.specsource import load_index, resolve_location
-from mockserver.persistence import SqliteStore
-from mockserver.store import MemoryStore
-from mockserver.webhooks import WebhookService, WebhookSettings, activate_operation
-
-DEFAULT_ACCOUNT_NAME = "Mock Law LLP"
-
-
-@dataclass
-class MockState:
-    """The live parts of one mock, shared by the API, the control API and the plugin."""
-
-    settings: Settings
-    index: SpecIndex
-    store: MemoryStore
-    clock: Clock
-    engine: Engine
-    seeder: Seeder
-    oauth: OAuthServer
-    rate_limiter: RateLimiter
-    webhooks: WebhookService
-    journal: Journal = field(default_factory=Journal)
-    faults: Faults = field(default_factory=Faults)
-
-    def reset(self) -> None:
-        """Forget everything (records, grants, tokens, rate counts, journal, faults, clock
-        shifts) and seed the firms again."""
-        with self.store.write():
-            self.store.clear()
-            self.journal.clear()
-            self.faults.remove()
-            self.clock.reset()
-            self._seed_firms()
-            self.oauth.reset()
-            self.rate_limiter.reset()
-            self.webhooks.reset()
-
-    def _seed_firms(self) -> None:
-        """The configured firms: from the seed cache when this plan was generated before."""
-        s = self.settings
-        key = seedcache.cache_key(self.index.sha256, s.seed, s.scale, s.counts, s.accounts) if s.index_cache else None
-        cached = seedcache.load(key) if key else None
-        if cached is not None:
-            for account in cached:
-                self.store.accounts[account.id] = account
-                self.store.touch_account(account.id)
-            return
-        plan = SeedPlan(s.seed, s.scale, dict(s.counts))
-        for n in range(s.accounts):
-            account = self.store.add_account(DEFAULT_ACCOUNT_NAME if n == 0 else f"Firm {n + 1}")
-            self.seeder.seed(account, plan)
-        if key:
-            seedcache.save(key, list(self.store.accounts.values()))
-
-    def api_checks(self, principal: Principal, op: Operation, headers: dict[str, str]) -> dict[str, str]:
-        """Per-request checks after authentication: the rate limit, then permissions."""
-        limits = self.rate_limiter.hit(principal.token)
-        check_permission(principal, op)
-        return limits
+from mockserver.spec.index import SpecIndex
+from mockserver.spec.source import load_index, resolve_location
+from mockserver.state import MockState
 
 
 class ClioMock:

@@ -6,8 +6,8 @@ import argparse
 import sys
 
 from mockserver.config import add_arguments, describe, resolve
-from mockserver.errors import ClioError
-from mockserver.spec import SpecError
+from mockserver.engine.errors import ClioError
+from mockserver.spec.index import SpecError
 
 EXIT_USAGE = 2
 
@@ -31,7 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("new")
     diff.add_argument("--json", action="store_true", help="print the diff as JSON")
     spec_sub.add_parser("path", help="print where the cached published document lives")
-    from mockserver.contract import add_contract_parser  # the contract-test kit (contract_tests/)
+    from mockserver.contract.command import (
+        add_contract_parser,  # the contract-test kit (contract_tests/)
+    )
 
     add_contract_parser(sub)
     return parser
@@ -49,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
             print(describe(settings, sources))
             return 0
         if args.command == "contract":
-            from mockserver.contract import contract_command
+            from mockserver.contract.command import contract_command
 
             return contract_command(args)
     except SpecError as exc:
@@ -67,10 +69,10 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from mockserver.app import create_app
-    from mockserver.control import LOOPBACK
+    from mockserver.control.api import LOOPBACK
+    from mockserver.data.scenarios import load_scenario_file
     from mockserver.logs import configure_logging, uvicorn_log_config
-    from mockserver.scenarios import load_scenario_file
-    from mockserver.specsource import load_index, resolve_location
+    from mockserver.spec.source import load_index, resolve_location
 
     settings, _ = resolve(vars(args))
     if settings.workers > 1 and not settings.data:
@@ -110,8 +112,7 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def spec_command(args: argparse.Namespace) -> int:
-    from mockserver import specsource
-
+    from mockserver.spec import source as specsource
     if args.spec_command == "fetch":
         path = specsource.fetch_published_spec(args.url, progress=lambda m: print(m, file=sys.stderr))
         print(path)
@@ -119,7 +120,7 @@ def spec_command(args: argparse.Namespace) -> int:
     if args.spec_command == "path":
         print(specsource.cached_spec_path())
         return 0
-    from mockserver.specdiff import diff_specs, load_spec_document
+    from mockserver.spec.diff import diff_specs, load_spec_document
 
     result = diff_specs(load_spec_document(args.old), load_spec_document(args.new))
     if args.json:

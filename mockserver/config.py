@@ -14,7 +14,7 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from mockserver.errors import ClioError
+from mockserver.engine.errors import ClioError
 
 ENV_PREFIX = "CLIO_MOCK_"
 SECRET = frozenset({"admin_token"})

@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from mockserver.app import create_app
 from mockserver.config import Settings
-from mockserver.specsource import load_index
+from mockserver.spec.source import load_index
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "clio"
 SPEC_PATH = SHARED / "openapi-v4.json"

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from mockserver.config import resolve
-from mockserver.errors import ClioError
+from mockserver.engine.errors import ClioError
 
 
 def test_precedence(tmp_path):

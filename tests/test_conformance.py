@@ -6,10 +6,10 @@ from __future__ import annotations
 import jsonschema_rs
 import pytest
 
-from mockserver.allowances import response_schema_for, without_nulls
-from mockserver.examples import ExampleBuilder
-from mockserver.handlers import _path_id  # noqa: F401  (import check: engine loads)
-from mockserver.spec import parent_links
+from mockserver.engine.examples import ExampleBuilder
+from mockserver.engine.handlers import _path_id  # noqa: F401  (import check: engine loads)
+from mockserver.spec.allowances import response_schema_for, without_nulls
+from mockserver.spec.index import parent_links
 
 
 def _path(index, account, engine, op):

@@ -16,8 +16,11 @@ import pytest
 from conftest import AUTH, SPEC_PATH, free_port, wait_for_health
 from starlette.testclient import TestClient
 
-from contract_tests.checks import judge
-from contract_tests.client import (
+from mockserver.app import create_app
+from mockserver.clio.oauth import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from mockserver.config import Settings
+from mockserver.contract.checks import judge
+from mockserver.contract.client import (
     BudgetExhausted,
     Credentials,
     KitClient,
@@ -26,13 +29,10 @@ from contract_tests.client import (
     ReadOnlyViolation,
     resolve_target,
 )
-from contract_tests.drift import diff_targets
-from contract_tests.kit import Kit, KitConfig, encode_body, rails_pairs
-from contract_tests.report import FAILED, PASSED, SKIPPED
-from contract_tests.specprep import evaluate, load_document, load_schema, prepare
-from mockserver.app import create_app
-from mockserver.config import Settings
-from mockserver.oauth import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from mockserver.contract.drift import diff_targets
+from mockserver.contract.kit import Kit, KitConfig, encode_body, rails_pairs
+from mockserver.contract.report import FAILED, PASSED, SKIPPED
+from mockserver.contract.specprep import evaluate, load_document, load_schema, prepare
 
 ROOT = Path(__file__).resolve().parents[1]
 API = "https://sandbox.example/api/v4"
@@ -104,7 +104,7 @@ def test_targets_and_credentials_from_the_environment():
 def test_a_live_target_without_credentials_is_refused(index, document, monkeypatch):
     for name in ("CLIO_ACCESS_TOKEN", "CLIO_CLIENT_ID", "CLIO_CLIENT_SECRET", "CLIO_REFRESH_TOKEN"):
         monkeypatch.delenv(name, raising=False)
-    from contract_tests.client import AuthFailed
+    from mockserver.contract.client import AuthFailed
 
     with pytest.raises(AuthFailed):
         _kit(index, document, target="http://127.0.0.1:9").open()

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft7Validator, FormatChecker
 
-from mockserver.fakedata import ValueFaker
+from mockserver.data.fakedata import ValueFaker
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "shared/clio/openapi-v4.json"
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -8,8 +8,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from mockserver.app import create_app
+from mockserver.clio.oauth import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from mockserver.config import Settings
-from mockserver.oauth import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 REDIRECT = "http://127.0.0.1:9999/callback"
 CREDS = {"client_id": DEFAULT_CLIENT_ID, "client_secret": DEFAULT_CLIENT_SECRET}
@@ -174,7 +174,7 @@ def test_apps_declared_in_a_file(index, tmp_path):
 
 
 def test_bad_apps_file_names_file_and_place(index, tmp_path):
-    from mockserver.errors import ClioError
+    from mockserver.engine.errors import ClioError
 
     path = tmp_path / "apps.yaml"
     path.write_text("apps:\n  - name: X\n    redirect_uris: []\n    permissions: {matters: admin}\n")

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from conftest import serve
 
-from mockserver.oauth import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from mockserver.clio.oauth import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 
 def test_end_to_end_over_http(spec_path):

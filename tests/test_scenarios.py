@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from mockserver.scenarios import (
+from mockserver.data.scenarios import (
     ScenarioError,
     load_scenario,
     load_scenario_file,
@@ -17,7 +17,7 @@ from mockserver.scenarios import (
     section_models,
 )
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "mockserver" / "data" / "fixtures"
 SOLO = FIXTURES / "solo-practice.yaml"
 MIDSIZE = FIXTURES / "midsize-firm.yaml"
 
@@ -302,7 +302,7 @@ def test_serve_loads_a_fixture(spec_path):
     import httpx
     from conftest import serve
 
-    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "solo-practice.yaml"
+    fixture = FIXTURES / "solo-practice.yaml"
     with serve("--spec", str(spec_path), "--fixture", str(fixture)) as url:
         firms = httpx.get(f"{url}/__mock__/accounts").json()["data"]
         assert any(f["name"] != "Mock Law LLP" for f in firms)

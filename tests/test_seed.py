@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import jsonschema_rs
 
-from mockserver.allowances import without_nulls
 from mockserver.app import build_state
 from mockserver.config import Settings
+from mockserver.spec.allowances import without_nulls
 
 
 def _state(index, **kw):

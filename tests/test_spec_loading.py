@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from mockserver.spec import SpecError
-from mockserver.specsource import load_index
+from mockserver.spec.index import SpecError
+from mockserver.spec.source import load_index
 
 
 def test_index_covers_every_operation(index):

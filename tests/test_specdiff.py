@@ -1,4 +1,4 @@
-"""Tests for mockserver.specdiff: drift between OpenAPI documents."""
+"""Tests for mockserver.spec.diff: drift between OpenAPI documents."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
-from mockserver.specdiff import SpecLoadError, diff_specs, load_spec_document
+from mockserver.spec.diff import SpecLoadError, diff_specs, load_spec_document
 
 CLIO_DIR = Path(__file__).resolve().parents[2] / "shared/clio"
 NEWEST = CLIO_DIR / "openapi-v4.json"

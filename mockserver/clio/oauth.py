@@ -1,0 +1,352 @@
+"""Clio's OAuth 2.0 authorization-code server: developer apps, grants, codes and tokens.
+
+State only; the HTTP side (authorize page, token endpoint) is :mod:`mockserver.clio.oauth_http`.
+As in Clio Manage: one grant type (authorization code), access tokens that expire (30 days
+by default), refresh tokens that never expire, are reusable and are not rotated, and
+``/oauth/deauthorize`` revoking the whole grant. Permissions are fixed on the app as
+read or write per area (the spec's ``x-tagGroups``) and copied into the grant when a user
+approves, so later changes to the app do not reach existing tokens.
+
+Tokens are kept by their SHA-256 digest, never in clear, and secrets are compared in
+constant time.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from mockserver.engine.auth import Authenticator, AuthError, bearer_token
+from mockserver.engine.errors import ClioError
+from mockserver.engine.handlers import Principal
+from mockserver.engine.records import Clock
+from mockserver.engine.store import MemoryStore
+from mockserver.spec.index import Operation
+
+READ, WRITE = "read", "write"
+DEFAULT_CLIENT_ID = "clio-mock-app-key"
+DEFAULT_CLIENT_SECRET = "clio-mock-app-secret"
+DEFAULT_REDIRECT_URIS = ("http://127.0.0.1:*", "http://localhost:*")
+APPROVAL_PATH = "/oauth/approval"
+
+
+class OAuthError(Exception):
+    """An RFC 6749 section 5.2 error: ``{"error": code, "error_description": ...}``."""
+
+    def __init__(self, code: str, description: str, status: int = 400) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+        self.status = status
+
+
+@dataclass
+class DeveloperApp:
+    """A developer application: app key/secret, redirect URIs and access permissions."""
+
+    client_id: str
+    client_secret: str
+    name: str
+    redirect_uris: list[str]
+    permissions: dict[str, str]  # area -> "read" | "write"; "*" covers every area
+    description: str = ""
+    website: str = ""
+    auto_approve: bool = False
+    app_id: int = 0
+
+    def allows_redirect(self, uri: str) -> bool:
+        """Registered URIs match exactly, or as a glob (``http://127.0.0.1:*``)."""
+        return any(uri == r or ("*" in r and fnmatch.fnmatchcase(uri, r)) for r in self.redirect_uris)
+
+    def public(self) -> dict[str, Any]:
+        """The app without its secret (for listings)."""
+        return {k: v for k, v in self.__dict__.items() if k != "client_secret"}
+
+
+@dataclass
+class Grant:
+    """A user's approval of an app in one account, with the permissions it had then."""
+
+    id: int
+    client_id: str
+    account_id: int
+    user_id: int | None
+    permissions: dict[str, str]
+    refresh_digest: str
+    created_at: float
+    revoked: bool = False
+
+
+@dataclass
+class AccessToken:
+    digest: str
+    grant_id: int
+    expires_at: float
+    hint: str  # the first characters, for listings and logs; never the whole token
+
+
+@dataclass
+class AuthorizationCode:
+    digest: str
+    client_id: str
+    redirect_uri: str
+    account_id: int
+    user_id: int | None
+    expires_at: float
+    used: bool = False
+    grant_id: int | None = None
+
+
+@dataclass
+class OAuthConfig:
+    token_lifetime: int = 30 * 86400
+    code_lifetime: int = 600
+    auto_approve: bool = False
+    dev_token: str | None = "dev"  # a long-lived token of the default app (None: off)
+    extra_apps: list[DeveloperApp] = field(default_factory=list)  # declared in --apps FILE
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass
+class OAuthServer(Authenticator):
+    """Apps, grants, codes and tokens of one mock, and the bearer-token check of the API."""
+
+    store: MemoryStore
+    clock: Clock
+    config: OAuthConfig = field(default_factory=OAuthConfig)
+    apps: dict[str, DeveloperApp] = field(default_factory=dict)
+    grants: dict[int, Grant] = field(default_factory=dict)
+    tokens: dict[str, AccessToken] = field(default_factory=dict)
+    codes: dict[str, AuthorizationCode] = field(default_factory=dict)
+    refresh: dict[str, int] = field(default_factory=dict)  # refresh digest -> grant id
+    restored: bool = False
+
+    def __post_init__(self) -> None:
+        # Apps, grants and tokens persist with the records (--data) and are shared by workers.
+        self.store.register_system("oauth", self.dump, self.load)
+        if not self.restored:
+            self.reset()
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        with self.store.write():
+            yield
+            self.store.touch_system("oauth")
+
+    def dump(self) -> dict[str, Any]:
+        """Everything, as JSON-able data (tokens and codes only as digests)."""
+        return {
+            "apps": [asdict(a) for a in self.apps.values()], "grants": [asdict(g) for g in self.grants.values()],
+            "tokens": [asdict(t) for t in self.tokens.values()], "codes": [asdict(c) for c in self.codes.values()],
+            "refresh": self.refresh,
+        }
+
+    def load(self, data: dict[str, Any]) -> None:
+        self.apps = {a["client_id"]: DeveloperApp(**a) for a in data["apps"]}
+        self.grants = {g["id"]: Grant(**g) for g in data["grants"]}
+        self.tokens = {t["digest"]: AccessToken(**t) for t in data["tokens"]}
+        self.codes = {c["digest"]: AuthorizationCode(**c) for c in data["codes"]}
+        self.refresh = dict(data["refresh"])
+        self.restored = True
+
+    def reset(self) -> None:
+        """Forget grants, codes and tokens; keep only the default app (and the dev token)."""
+        with self._write():
+            self.apps.clear(), self.grants.clear(), self.tokens.clear(), self.codes.clear(), self.refresh.clear()
+            self.register_app(DeveloperApp(
+                DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, "clio-mock default app", list(DEFAULT_REDIRECT_URIS),
+                {"*": WRITE}, "The app every clio-mock server has out of the box.", "https://github.com/clio-mock",
+            ))
+            for app in self.config.extra_apps:
+                self.register_app(app)
+            if self.config.dev_token and self.store.accounts:
+                account = next(iter(self.store.accounts.values()))
+                users = account.table("User").ids
+                self._mint(DEFAULT_CLIENT_ID, account.id, users[0] if users else None, token=self.config.dev_token, lifetime=10 * 365 * 86400)
+
+    # ------------------------------------------------------------------ apps
+
+    def register_app(self, app: DeveloperApp) -> DeveloperApp:
+        with self._write():
+            app.app_id = app.app_id or len(self.apps) + 1
+            self.apps[app.client_id] = app
+            return app
+
+    def create_app(self, name: str, redirect_uris: list[str], permissions: dict[str, str], **extra: Any) -> DeveloperApp:
+        """A new app with generated, unguessable credentials."""
+        return self.register_app(DeveloperApp(secrets.token_urlsafe(18), secrets.token_urlsafe(32), name, redirect_uris, permissions, **extra))
+
+    def app(self, client_id: str | None) -> DeveloperApp | None:
+        return self.apps.get(client_id or "")
+
+    def check_client(self, client_id: str | None, client_secret: str | None) -> DeveloperApp:
+        app = self.app(client_id)
+        expected = app.client_secret if app else "x" * 32  # compare anyway: no timing hint for unknown ids
+        if not hmac.compare_digest(expected.encode(), (client_secret or "").encode()) or app is None:
+            raise OAuthError("invalid_client", "Client authentication failed (unknown client_id or wrong client_secret).", 401)
+        return app
+
+    # ------------------------------------------------------------------ authorization codes
+
+    def issue_code(self, app: DeveloperApp, redirect_uri: str, account_id: int, user_id: int | None) -> str:
+        code = secrets.token_urlsafe(24)
+        with self._write():
+            self.codes[_digest(code)] = AuthorizationCode(
+                _digest(code), app.client_id, redirect_uri, account_id, user_id, self.clock.time() + self.config.code_lifetime
+            )
+        return code
+
+    def exchange_code(self, app: DeveloperApp, code: str | None, redirect_uri: str | None) -> dict[str, Any]:
+        """``grant_type=authorization_code``: a single-use, unexpired code bound to app and URI."""
+        if not code:
+            raise OAuthError("invalid_request", "The code parameter is required.")
+        with self._write():
+            entry = self.codes.get(_digest(code))
+            if entry is None or entry.client_id != app.client_id:
+                raise OAuthError("invalid_grant", "The authorization code is invalid.")
+            if entry.used:
+                if entry.grant_id is not None:  # replay: revoke what the code produced (RFC 6749 4.1.2)
+                    self._revoke(entry.grant_id)
+                raise OAuthError("invalid_grant", "The authorization code has already been used.")
+            if entry.expires_at <= self.clock.time():
+                raise OAuthError("invalid_grant", "The authorization code has expired.")
+            if redirect_uri != entry.redirect_uri:
+                raise OAuthError("invalid_grant", "The redirect_uri does not match the one the code was issued for.")
+            entry.used = True
+            response = self._mint(app.client_id, entry.account_id, entry.user_id)
+            entry.grant_id = self.refresh[_digest(response["refresh_token"])]
+            return response
+
+    # ------------------------------------------------------------------ tokens
+
+    def issue_token(self, account_id: int, user_id: int | None, client_id: str = DEFAULT_CLIENT_ID) -> dict[str, Any]:
+        """A grant and token pair without the browser dance (fixtures, control API)."""
+        return self._mint(client_id, account_id, user_id)
+
+    def refresh_token(self, app: DeveloperApp, refresh_token: str | None) -> dict[str, Any]:
+        """``grant_type=refresh_token``: a new access token; the refresh token stays valid."""
+        if not refresh_token:
+            raise OAuthError("invalid_request", "The refresh_token parameter is required.")
+        with self._write():
+            grant = self.grants.get(self.refresh.get(_digest(refresh_token), -1))
+            if grant is None or grant.revoked or grant.client_id != app.client_id:
+                raise OAuthError("invalid_grant", "The refresh token is invalid or has been revoked.")
+            token = self._new_access_token(grant)
+            return {"token_type": "bearer", "access_token": token, "expires_in": self.config.token_lifetime}
+
+    def deauthorize(self, token: str | None) -> bool:
+        """Revoke the grant behind an access token; False when the token names no live grant."""
+        with self._write():
+            entry = self.tokens.get(_digest(token or ""))
+            grant = self.grants.get(entry.grant_id) if entry else None
+            if grant is None or grant.revoked:
+                return False
+            self._revoke(grant.id)
+            return True
+
+    def authenticate(self, authorization: str | None, now: float) -> Principal:
+        token = bearer_token(authorization)
+        if token is None:
+            raise ClioError(401, "Unauthorized", "An access token is required: send Authorization: Bearer <token>")
+        entry = self.tokens.get(_digest(token))
+        grant = self.grants.get(entry.grant_id) if entry else None
+        if entry is None or grant is None or grant.revoked or entry.expires_at <= now:
+            raise AuthError()
+        if self.store.account(grant.account_id) is None:
+            raise AuthError()
+        scopes = frozenset(f"{area}:{level}" for area, level in grant.permissions.items())
+        return Principal(grant.account_id, grant.user_id, entry.digest, scopes)
+
+    def _mint(self, client_id: str, account_id: int, user_id: int | None, token: str | None = None, lifetime: int | None = None) -> dict[str, Any]:
+        app = self.apps[client_id]
+        refresh = secrets.token_urlsafe(32)
+        with self._write():
+            grant = Grant(len(self.grants) + 1, client_id, account_id, user_id, dict(app.permissions), _digest(refresh), self.clock.time())
+            self.grants[grant.id] = grant
+            self.refresh[grant.refresh_digest] = grant.id
+            access = self._new_access_token(grant, token, lifetime)
+        lifetime = lifetime or self.config.token_lifetime
+        return {"token_type": "bearer", "access_token": access, "expires_in": lifetime, "refresh_token": refresh}
+
+    def _new_access_token(self, grant: Grant, token: str | None = None, lifetime: int | None = None) -> str:
+        token = token or secrets.token_urlsafe(32)
+        expires = self.clock.time() + (lifetime or self.config.token_lifetime)
+        self.tokens[_digest(token)] = AccessToken(_digest(token), grant.id, expires, token[:6] + "…")
+        return token
+
+    def _revoke(self, grant_id: int) -> None:
+        grant = self.grants[grant_id]
+        grant.revoked = True
+        for digest in [d for d, t in self.tokens.items() if t.grant_id == grant_id]:
+            del self.tokens[digest]
+
+    def listing(self) -> dict[str, Any]:
+        """Apps (without secrets), grants and tokens (by hint only), for the control API."""
+        return {
+            "apps": [a.public() for a in self.apps.values()],
+            "grants": [{k: v for k, v in g.__dict__.items() if k != "refresh_digest"} for g in self.grants.values()],
+            "tokens": [{"hint": t.hint, "grant_id": t.grant_id, "expires_at": t.expires_at} for t in self.tokens.values()],
+        }
+
+
+def check_permission(principal: Principal, op: Operation) -> None:
+    """403 ForbiddenError unless the grant gives the operation's area the level it needs.
+
+    Reads need read or write; anything else needs write. An operation listed in several
+    areas (Notes: Contacts and Matters) is allowed by any of them. ``who_am_i`` is always
+    allowed: every integration asks it who it is.
+    """
+    if op.action == "who_am_i" or f"*:{WRITE}" in principal.permissions:
+        return
+    wanted = (READ, WRITE) if op.method == "GET" else (WRITE,)
+    if f"*:{READ}" in principal.permissions and op.method == "GET":
+        return
+    if any(f"{area}:{level}" in principal.permissions for area in op.areas for level in wanted):
+        return
+    need = "read" if op.method == "GET" else "read-write"
+    raise ClioError(403, "ForbiddenError", f"This application needs {need} access to {' or '.join(op.areas) or 'this area'}.")
+
+
+def load_apps_file(path: str) -> list[DeveloperApp]:
+    """Developer apps declared in a YAML (or JSON) file::
+
+        apps:
+          - name: Matter Sync
+            client_id: matter-sync          # optional: generated when absent
+            client_secret: s3cret           # optional: generated when absent
+            redirect_uris: ["http://127.0.0.1:*/callback"]
+            permissions: {matters: write, contacts: read}
+            auto_approve: true              # optional
+    """
+    import yaml
+
+    from mockserver.engine.errors import ClioError
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            doc = yaml.safe_load(fh) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ClioError(400, "InvalidAppsFile", f"{path}: {exc}") from None
+    apps = []
+    for i, raw in enumerate(doc.get("apps", []) if isinstance(doc, dict) else []):
+        where = f"{path}: apps[{i}]"
+        if not isinstance(raw, dict) or not raw.get("name") or not isinstance(raw.get("redirect_uris", []), list):
+            raise ClioError(400, "InvalidAppsFile", f"{where}: needs a name and a list of redirect_uris")
+        perms = raw.get("permissions") or {"*": WRITE}
+        if not isinstance(perms, dict) or any(v not in (READ, WRITE) for v in perms.values()):
+            raise ClioError(400, "InvalidAppsFile", f"{where}.permissions: each area must be 'read' or 'write'")
+        apps.append(DeveloperApp(
+            str(raw.get("client_id") or secrets.token_urlsafe(18)), str(raw.get("client_secret") or secrets.token_urlsafe(32)),
+            str(raw["name"]), [str(u) for u in raw.get("redirect_uris", [])], {str(k): str(v) for k, v in perms.items()},
+            str(raw.get("description", "")), str(raw.get("website", "")), bool(raw.get("auto_approve", False)),
+        ))
+    return apps

@@ -1,0 +1,188 @@
+"""HTTP for ``/api/v4``: request -> route -> checks -> engine -> response.
+
+A plain ASGI app (no middleware stack) because it is the hot path: one trie lookup, one
+token check, one store read and one orjson dump per request. Every failure becomes Clio's
+error envelope; nothing escapes as a bare 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+import jsonschema_rs
+import orjson
+from starlette.requests import Request
+
+from mockserver.engine.auth import Authenticator
+from mockserver.engine.bodies import coerce, read_body
+from mockserver.engine.errors import ClioError, bad_request, unprocessable
+from mockserver.engine.handlers import ApiRequest, ApiResponse, Engine, Principal
+from mockserver.engine.routing import Router
+from mockserver.spec.index import Operation, SpecIndex
+
+log = logging.getLogger("clio_mock.api")
+API_PREFIX = "/api/v4"
+MAX_BODY = 10 * 1024 * 1024
+
+
+class RequestValidator:
+    """Compiled request-body validators, one per write operation, built on first use."""
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, Any] = {}
+
+    def validate(self, op: Operation, body: Any) -> None:
+        if op.request_schema is None:
+            return
+        validator = self.compiled.get(op.operation_id)
+        if validator is None:
+            validator = jsonschema_rs.validator_for(op.request_schema, validate_formats=True)
+            self.compiled[op.operation_id] = validator
+        error = next(iter(validator.iter_errors(body)), None)
+        if error is not None:
+            where = ".".join(str(p) for p in error.instance_path) or "body"
+            raise unprocessable(f"{where}: {error.message}", "ValidationError")
+
+
+class ApiApp:
+    """The ASGI application serving every spec operation below ``/api/v4``."""
+
+    def __init__(
+        self,
+        index: SpecIndex,
+        engine: Engine,
+        authenticator: Authenticator,
+        now: Callable[[], float],
+        hooks: list[Callable[[Principal, Operation, dict[str, str]], dict[str, str] | None]] | None = None,
+    ) -> None:
+        self.index = index
+        self.router = Router(index.operations)
+        self.engine = engine
+        self.authenticator = authenticator
+        self.validator = RequestValidator()
+        self.now = now
+        # Per-request hooks after authentication (rate limits, fault injection); each may
+        # raise ClioError or return headers to add to the response.
+        self.hooks = hooks or []
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        version = self.index.versions.default
+        extra: dict[str, str] = {}
+        try:
+            version = self._version(headers)
+            response = await self._serve(scope, receive, headers, extra)
+        except ClioError as exc:
+            response = ApiResponse(exc.status, exc.body(), exc.headers)
+        except Exception:  # a bug must still answer in Clio's shape, and be visible in the log
+            log.exception("unhandled error serving %s %s", scope["method"], scope["path"])
+            response = ApiResponse(500, ClioError(500, "InternalServerError", "The mock failed to handle this request").body())
+        response.headers = {**extra, **response.headers}
+        if response.status < 400 or response.status == 304:
+            response.headers["X-API-VERSION"] = version
+        await _send(send, response)
+
+    def _version(self, headers: dict[str, str]) -> str:
+        requested = headers.get("x-api-version")
+        if requested is None:
+            return self.index.versions.default
+        if not self.index.versions.accepts(requested.strip()):
+            raise ClioError(410, "Gone", f"API version {requested!r} is invalid or no longer supported")
+        return requested.strip()
+
+    async def _serve(self, scope: dict, receive: Callable, headers: dict[str, str], extra: dict[str, str]) -> ApiResponse:
+        """Route, authenticate, run the hooks, decode the body, call the engine. Headers the
+        hooks give (rate limits) land in ``extra`` so error answers carry them too."""
+        method = scope["method"]
+        path = scope["path"][len(API_PREFIX):] or "/"
+        op, path_params = self.router.match("GET" if method == "HEAD" else method, path)
+        self.engine.store.refresh()  # another worker may have written (--data with --workers)
+        principal = self.authenticator.authenticate(headers.get("authorization"), self.now())
+        for hook in self.hooks:
+            extra.update(hook(principal, op, headers) or {})
+        query: dict[str, list[str]] = {}
+        try:
+            for key, value in parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True):
+                query.setdefault(key, []).append(value)
+        except ValueError:
+            raise bad_request("The query string is malformed", "InvalidParameter") from None
+        data = await self._body(scope, receive, headers, op) if op.request_schema is not None else None
+        request = ApiRequest(op, principal, {k: unquote(v) for k, v in path_params.items()}, query, headers, data, _base_url(scope, headers), path)
+        return self.engine.handle(request)
+
+    async def _body(self, scope: dict, receive: Callable, headers: dict[str, str], op: Operation) -> Any:
+        raw = await _read(receive)
+        replay = _replayer(raw)
+
+        async def form_pairs() -> list[tuple[str, Any]]:
+            try:
+                form = await Request(scope, replay).form(max_files=100, max_fields=10000)
+            except Exception as exc:  # python-multipart raises several types on bad input
+                raise bad_request(f"The multipart body is malformed: {exc}", "InvalidParameter") from None
+            return [(k, v if isinstance(v, str) else (v.filename or "")) for k, v in form.multi_items()]
+
+        body = await read_body(headers.get("content-type", "application/json"), raw, form_pairs)
+        if body is None:
+            if op.method == "POST" and (op.request_schema or {}).get("required"):
+                raise unprocessable("body: the request needs a JSON body {\"data\": {...}}", "ValidationError")
+            return {"data": {}}
+        body = coerce(body, op.request_schema or {})
+        self.validator.validate(op, body)
+        return body
+
+
+async def _read(receive: Callable) -> bytes:
+    chunks = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise ClioError(413, "PayloadTooLarge", "The request body is too large")
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+def _replayer(raw: bytes) -> Callable:
+    sent = False
+
+    async def receive() -> dict:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": raw, "more_body": False}
+
+    return receive
+
+
+def _base_url(scope: dict, headers: dict[str, str]) -> str:
+    host = headers.get("host")
+    if not host:
+        server = scope.get("server") or ("127.0.0.1", 80)
+        host = f"{server[0]}:{server[1]}"
+    return f"{scope.get('scheme', 'http')}://{host}{API_PREFIX}"
+
+
+async def _send(send: Callable, response: ApiResponse) -> None:
+    body = response.body
+    if body is None or response.status in (204, 304):
+        payload = b""
+    elif isinstance(body, bytes):
+        payload = body
+    else:
+        payload = orjson.dumps(body)
+    headers = [(b"content-length", str(len(payload)).encode())]
+    if payload or response.status >= 400:
+        headers.append((b"content-type", response.media_type.encode()))
+    headers += [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers.items()]
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})

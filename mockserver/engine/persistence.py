@@ -1,0 +1,273 @@
+"""SQLite persistence (``--data PATH``): the in-memory store, kept in a file and shared.
+
+Reads stay in memory (as fast as :class:`MemoryStore`). Every write runs inside
+``BEGIN IMMEDIATE``, which serialises writers across processes; the writer first catches
+up with what other processes wrote, then changes memory, then writes the touched records and
+a line in the ``changes`` log, and commits before the response is sent. So acknowledged
+writes survive ``kill -9`` (WAL, synchronous=NORMAL), a restart loads everything back, and
+several uvicorn workers on one file stay consistent: an ``If-Match`` check sees the latest
+etag because it runs after the catch-up, inside the lock. Before each request a worker
+checks ``PRAGMA data_version`` and replays the log if another process wrote.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from mockserver.engine.errors import ClioError
+from mockserver.engine.store import Account, MemoryStore, Table
+
+SCHEMA_VERSION = 1
+KEEP_CHANGES = 20_000  # log lines kept; a process further behind reloads everything
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS accounts (id INTEGER PRIMARY KEY, name TEXT NOT NULL, embedded_ids BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS records (
+    account INTEGER NOT NULL, model TEXT NOT NULL, id INTEGER NOT NULL, body BLOB NOT NULL,
+    PRIMARY KEY (account, model, id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS systems (name TEXT PRIMARY KEY, body BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, account INTEGER NOT NULL, model TEXT NOT NULL, id INTEGER NOT NULL);
+"""
+
+
+class DataFileError(ClioError):
+    """The data file cannot be used (another schema version, not a clio-mock file)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(400, "DataFileError", message)
+
+
+class SqliteStore(MemoryStore):
+    """A :class:`MemoryStore` whose state lives in a SQLite file shared by processes."""
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__()
+        self.path = str(path)
+        try:
+            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise DataFileError(f"{self.path} is not a clio-mock data file ({exc})") from None
+        self._check_version()
+        self.dirty: set[tuple[int, str, int]] = set()
+        self.replaced: set[int] = set()
+        self.dirty_systems: set[str] = set()
+        self.last_seq = 0
+        self.data_version = -1
+        with self.lock, self._snapshot():
+            self._reload_all()
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        """One read transaction: the change log and the records it points at agree (outside a
+        transaction every SELECT sees its own moment, and a reload could miss a write)."""
+        self.db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.db.execute("COMMIT")
+
+    def _check_version(self) -> None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is None:
+            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        elif row[0] != str(SCHEMA_VERSION):
+            raise DataFileError(
+                f"{self.path} was written by clio-mock data schema {row[0]}; this version reads schema {SCHEMA_VERSION}. "
+                "Use another --data path, or delete the file to start over."
+            )
+
+    # ------------------------------------------------------------------ tracking
+
+    def _attach(self, account: Account) -> None:
+        account.on_change = lambda model, record_id, a=account.id: self.dirty.add((a, model, record_id))
+        for table in account.tables.values():
+            table.on_change = account.on_change
+
+    def touch(self, account_id: int, model: str, record_id: int) -> None:
+        self.dirty.add((account_id, model, record_id))
+
+    def touch_account(self, account_id: int) -> None:
+        self.replaced.add(account_id)
+        account = self.accounts.get(account_id)
+        if account is not None:
+            self._attach(account)
+
+    def touch_system(self, name: str) -> None:
+        self.dirty_systems.add(name)
+
+    # ------------------------------------------------------------------ transactions
+
+    def _begin(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+        self._catch_up()
+
+    def _abort(self) -> None:
+        self.db.execute("ROLLBACK")
+        # Memory may hold part of the failed write: take the file's word for what it touched.
+        dirty, replaced, systems = set(self.dirty), set(self.replaced), set(self.dirty_systems)
+        self.dirty.clear(), self.replaced.clear(), self.dirty_systems.clear()
+        with self._snapshot():
+            for account_id in replaced:
+                self._load_account(account_id)
+            for account_id, model, record_id in dirty:
+                if account_id not in replaced:
+                    self._load_record(account_id, model, record_id)
+            self._load_systems(systems)
+
+    def _commit(self) -> None:
+        try:
+            self._flush()
+            self.db.execute("COMMIT")
+        except sqlite3.Error:
+            self.db.execute("ROLLBACK")
+            raise
+        self.data_version = self._version()
+
+    def _flush(self) -> None:
+        db = self.db
+        log: list[tuple[int, str, int]] = []
+        for account_id in sorted(self.replaced):
+            db.execute("DELETE FROM records WHERE account = ?", (account_id,))
+            db.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
+            account = self.accounts.get(account_id)
+            if account is not None:
+                self._save_account(account)
+                db.executemany(
+                    "INSERT INTO records VALUES (?, ?, ?, ?)",
+                    ((account_id, model, r["id"], orjson.dumps(r)) for model, table in account.tables.items() for r in table),
+                )
+            log.append((account_id, "*", 0))
+        touched_accounts = set()
+        for account_id, model, record_id in sorted(self.dirty):
+            if account_id in self.replaced:
+                continue
+            account = self.accounts.get(account_id)
+            record = account.tables[model].get(record_id) if account and model in account.tables else None
+            if record is None:
+                db.execute("DELETE FROM records WHERE account = ? AND model = ? AND id = ?", (account_id, model, record_id))
+            else:
+                db.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?)", (account_id, model, record_id, orjson.dumps(record)))
+            touched_accounts.add(account_id)
+            log.append((account_id, model, record_id))
+        for account_id in touched_accounts:  # embedded-value id counters move with the records
+            if account_id in self.accounts:
+                self._save_account(self.accounts[account_id])
+        for name in sorted(self.dirty_systems):
+            if name in self.systems:
+                db.execute("INSERT OR REPLACE INTO systems VALUES (?, ?)", (name, orjson.dumps(self.systems[name][0]())))
+                log.append((0, "@" + name, 0))
+        if log:
+            db.executemany("INSERT INTO changes (account, model, id) VALUES (?, ?, ?)", log)
+            self.last_seq = db.execute("SELECT max(seq) FROM changes").fetchone()[0]
+            if self.last_seq % 1000 < len(log):
+                db.execute("DELETE FROM changes WHERE seq <= ?", (self.last_seq - KEEP_CHANGES,))
+        self.dirty.clear(), self.replaced.clear(), self.dirty_systems.clear()
+
+    def _save_account(self, account: Account) -> None:
+        self.db.execute("INSERT OR REPLACE INTO accounts VALUES (?, ?, ?)", (account.id, account.name, orjson.dumps(account.embedded_ids)))
+
+    # ------------------------------------------------------------------ reading back
+
+    def _version(self) -> int:
+        return self.db.execute("PRAGMA data_version").fetchone()[0]
+
+    def refresh(self) -> None:
+        """Replay other processes' writes, if any (one cheap PRAGMA when there are none)."""
+        if self._version() == self.data_version:
+            return
+        with self.lock:
+            if self.depth == 0:
+                with self._snapshot():
+                    self._catch_up()
+                    self.data_version = self._version()
+
+    def _catch_up(self) -> None:
+        first = self.db.execute("SELECT min(seq) FROM changes").fetchone()[0]
+        if first is not None and first > self.last_seq + 1 and self.last_seq:
+            self._reload_all()  # too far behind: the log was pruned past us
+            return
+        rows = self.db.execute("SELECT seq, account, model, id FROM changes WHERE seq > ? ORDER BY seq", (self.last_seq,)).fetchall()
+        if not rows:
+            return
+        self.last_seq = rows[-1][0]
+        accounts = {a for _, a, m, _ in rows if m == "*"}
+        systems = {m[1:] for _, _, m, _ in rows if m.startswith("@")}
+        records = {(a, m, i) for _, a, m, i in rows if m != "*" and not m.startswith("@") and a not in accounts}
+        for account_id in accounts:
+            self._load_account(account_id)
+        for account_id, model, record_id in records:
+            self._load_record(account_id, model, record_id)
+        for account_id in {a for a, _, _ in records}:
+            row = self.db.execute("SELECT embedded_ids FROM accounts WHERE id = ?", (account_id,)).fetchone()
+            if row and account_id in self.accounts:
+                self.accounts[account_id].embedded_ids = orjson.loads(row[0])
+        self._load_systems(systems)
+
+    def _reload_all(self) -> None:
+        self.accounts.clear()
+        for (account_id,) in self.db.execute("SELECT id FROM accounts ORDER BY id").fetchall():
+            self._load_account(account_id)
+        self.last_seq = self.db.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
+        self._load_systems(set(self.systems))
+        self.data_version = self._version()
+
+    def _load_account(self, account_id: int) -> None:
+        row = self.db.execute("SELECT name, embedded_ids FROM accounts WHERE id = ?", (account_id,)).fetchone()
+        if row is None:
+            self.accounts.pop(account_id, None)
+            return
+        account = Account(account_id, row[0], embedded_ids=orjson.loads(row[1]))
+        for model, body in self.db.execute("SELECT model, body FROM records WHERE account = ? ORDER BY model, id", (account_id,)):
+            table = account.tables.get(model) or account.tables.setdefault(model, Table(account.first_id, model))
+            table.insert(orjson.loads(body))
+        self.accounts[account_id] = account
+        self._attach(account)
+
+    def _load_record(self, account_id: int, model: str, record_id: int) -> None:
+        account = self.accounts.get(account_id)
+        if account is None:
+            return
+        row = self.db.execute("SELECT body FROM records WHERE account = ? AND model = ? AND id = ?", (account_id, model, record_id)).fetchone()
+        table = account.table(model)
+        on_change, table.on_change = table.on_change, None  # replaying is not a new change
+        try:
+            if row is None:
+                table.delete(record_id)
+            elif record_id in table.rows:
+                current = table.rows[record_id]
+                current.clear()
+                current.update(orjson.loads(row[0]))  # in place: dicts others hold stay current
+            else:
+                table.insert(orjson.loads(row[0]))
+        finally:
+            table.on_change = on_change
+
+    def _load_systems(self, names: set[str]) -> None:
+        for name in names:
+            row = self.db.execute("SELECT body FROM systems WHERE name = ?", (name,)).fetchone()
+            if row is not None and name in self.systems:
+                self.systems[name][1](orjson.loads(row[0]))
+
+    def register_system(self, name: str, dump, load) -> None:
+        super().register_system(name, dump, load)
+        self._load_systems({name})
+
+    def close(self) -> None:
+        self.db.close()
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "records": self.db.execute("SELECT count(*) FROM records").fetchone()[0],
+            "changes_logged": self.last_seq,
+        }

@@ -1,0 +1,273 @@
+"""Writing to records the way Clio does: attributes, associations, nested attributes, stamps.
+
+Request data (``{"data": {...}}`` already validated against the operation's schema) is
+applied to a stored record: scalars by name (enum values matched case-insensitively, since
+Clio takes ``status=open`` and returns ``Open``), associations as ``{"id": N}``, and arrays of
+nested values by Rails' nested-attributes rules (``id`` updates, no ``id`` creates,
+``_destroy`` removes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone, tzinfo
+from typing import Any
+
+from mockserver.engine.errors import not_found, unprocessable
+from mockserver.engine.store import Account, Record
+from mockserver.spec.index import Model, SpecIndex
+
+
+class Clock:
+    """The mock's notion of now; frozen or shifted by the control API in tests."""
+
+    def __init__(self, tz: tzinfo | None = None) -> None:
+        self.tz = tz or timezone(timedelta(hours=-5))
+        self.frozen: datetime | None = None
+        self.offset = timedelta(0)
+
+    def now(self) -> datetime:
+        base = self.frozen or datetime.now(timezone.utc)
+        return (base + self.offset).astimezone(self.tz)
+
+    def time(self) -> float:
+        return self.now().timestamp()
+
+    def reset(self) -> None:
+        """Back to real time."""
+        self.frozen, self.offset = None, timedelta(0)
+
+
+def make_etag(model: str, record_id: int, version: int) -> str:
+    """An etag as Clio writes it: a quoted 32-hex string."""
+    return '"' + hashlib.md5(f"{model}:{record_id}:{version}".encode()).hexdigest() + '"'
+
+
+def stamp(model: Model, record: Record, now: datetime, created: bool) -> None:
+    """Set timestamps and a fresh etag after a write."""
+    iso = now.isoformat(timespec="seconds")
+    if created:
+        record["_created"] = now.timestamp()
+        if "created_at" in model.fields:
+            record["created_at"] = iso
+    record["_updated"] = now.timestamp()
+    if "updated_at" in model.fields:
+        record["updated_at"] = iso
+    record["_version"] = record.get("_version", 0) + 1
+    if "etag" in model.fields:
+        record["etag"] = make_etag(model.name, record["id"], record["_version"])
+
+
+def assign_number(model: Model, record: Record) -> None:
+    """Records Clio numbers itself (matters) get ``number`` and ``display_number`` on create:
+    ``00042-Smith``, from the description's first word."""
+    if not {"number", "display_number"} <= model.fields.keys() or record.get("display_number"):
+        return
+    record.setdefault("number", record["id"] % 100_000)
+    words = re.findall(r"[A-Za-z]+", str(record.get("description") or ""))
+    record["display_number"] = f"{record['number']:05d}-{words[0] if words else model.name}"
+
+
+def set_reference(model: Model, record: Record, name: str, target_id: int | None) -> None:
+    """Point association ``name`` at a record, keeping Clio's scalar twin (``client_id``) in step."""
+    record[name] = target_id
+    if f"{name}_id" in model.fields:
+        record[f"{name}_id"] = target_id
+
+
+Rule = Callable[[Account, Model, Record, dict[str, Any], bool], None]
+
+
+class RecordWriter:
+    """Applies request data to records of one account."""
+
+    def __init__(self, index: SpecIndex, clock: Clock) -> None:
+        self.index = index
+        self.models = index.models
+        self.clock = clock
+        # Model rules Clio documents beyond the schema (webhook URLs, expiry...): called as
+        # rule(account, model, record, data, created) after the data is applied, before the
+        # write is kept; a ClioError rejects the write.
+        self.rules: dict[str, list[Rule]] = {}
+
+    def create(self, account: Account, model: Model, data: dict[str, Any], preset: Record | None = None) -> Record:
+        """Insert a new record of ``model`` with ``data`` applied; nothing is stored on error.
+
+        ``preset`` holds values set before the data (a parent link, a copied record).
+        Callers tell the store's listeners (``store.notify``) once the record is in.
+        """
+        record: Record = {k: v for k, v in (preset or {}).items() if k != "id"}
+        table = account.table(model.name)
+        table.insert(record)
+        try:
+            self.fill(account, model, record, data)
+        except Exception:
+            table.delete(record["id"])
+            raise
+        stamp(model, record, self.clock.now(), created=True)
+        return record
+
+    def fill(self, account: Account, model: Model, record: Record, data: dict[str, Any]) -> None:
+        """Give a new, already inserted record its data, server-set fields and model rules
+        (scenarios reserve ids first so records can refer to ones declared later)."""
+        self.apply(account, model, record, data)
+        assign_number(model, record)
+        self._rules(account, model, record, data, True)
+
+    def update(self, account: Account, model: Model, record: Record, data: dict[str, Any]) -> Record:
+        """Merge ``data`` into ``record`` (PATCH); all or nothing. Returns the record as it was."""
+        before = dict(record)
+        draft = dict(record)
+        self.apply(account, model, draft, data)
+        self._rules(account, model, draft, data, False)
+        stamp(model, draft, self.clock.now(), created=False)
+        record.clear()
+        record.update(draft)  # in place: references to the dict stay valid
+        return before
+
+    def _rules(self, account: Account, model: Model, record: Record, data: dict[str, Any], created: bool) -> None:
+        for rule in self.rules.get(model.name, ()):
+            rule(account, model, record, data, created)
+
+    def apply(self, account: Account, model: Model, record: Record, data: dict[str, Any]) -> None:
+        for key, value in data.items():
+            if key in model.associations:
+                self._association(account, model, record, key, value)
+            elif key.endswith("_id") and _is_reference(model, key[:-3]):
+                # client_id=5 is the client association written as its scalar twin
+                self._association(account, model, record, key[:-3], {"id": value} if value is not None else None)
+            elif key in model.fields:
+                record[key] = self.fit(key, value, model.fields[key])
+        _person_names(model, record, data)
+
+    def fit(self, name: str, value: Any, schema: dict[str, Any]) -> Any:
+        """``value`` as the record's own schema types it. The request schemas are looser than
+        the records' (a date where the record has a date-time, a number for an integer field,
+        enums that differ): cast what can be cast, answer 422 for the rest, so what is stored
+        always reads back valid."""
+        if value is None:
+            return None
+        kind, fmt = schema.get("type"), schema.get("format")
+        try:
+            if kind == "string" and fmt == "date-time" and isinstance(value, str):
+                parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+                return (parsed if parsed.tzinfo else parsed.replace(tzinfo=self.clock.tz)).isoformat(timespec="seconds")
+            if kind == "string" and fmt == "date" and isinstance(value, str):
+                return datetime.fromisoformat(value.replace("Z", "+00:00")).date().isoformat()
+            if kind == "integer" and isinstance(value, (int, float, str)) and not isinstance(value, bool):
+                return int(round(float(value)))
+            if kind == "number" and isinstance(value, (int, float, str)) and not isinstance(value, bool):
+                return float(value)
+            if kind == "boolean" and not isinstance(value, bool):
+                if str(value).lower() in ("true", "1"):
+                    return True
+                if str(value).lower() in ("false", "0"):
+                    return False
+                raise ValueError(value)
+            if kind == "string" and not isinstance(value, str):
+                raise ValueError(value)
+        except (TypeError, ValueError, OverflowError):
+            raise unprocessable(f"{name}: {value!r} is not a valid {fmt or kind}") from None
+        value = fit_enum(value, schema)
+        if schema.get("enum") and len(schema["enum"]) == 1:
+            # A one-value enum names what the record is whatever was sent: a document's
+            # parent may be given as a Matter or Folder, and is always stored as its Folder.
+            return schema["enum"][0]
+        if schema.get("enum") and value not in schema["enum"]:
+            raise unprocessable(f"{name}: {value!r} is not one of {', '.join(map(str, schema['enum']))}")
+        return value
+
+    def _association(self, account: Account, model: Model, record: Record, key: str, value: Any) -> None:
+        assoc = model.associations[key]
+        target = self.models.get(assoc.target)
+        if assoc.stored and not assoc.many:
+            set_reference(model, record, key, self._reference(account, assoc.target, key, value))
+        elif assoc.stored:
+            record[key] = self._references(account, assoc.target, key, record.get(key) or [], value)
+        elif assoc.many:
+            record[key] = self._nested_many(account, target, assoc.target, record.get(key) or [], value)
+        elif isinstance(value, dict):
+            current = dict(record.get(key) or {})
+            if target is not None:
+                self.apply(account, target, current, value)
+            else:
+                current.update(value)
+            record[key] = current
+
+    def _reference(self, account: Account, target: str, key: str, value: Any) -> int | None:
+        ref = value.get("id") if isinstance(value, dict) else value
+        if ref is None:
+            return None
+        if not isinstance(ref, int) or account.table(target).get(ref) is None:
+            raise not_found(f"{key} with id {ref} was not found")
+        return ref
+
+    def _references(self, account: Account, target: str, key: str, current: list[int], value: Any) -> list[int]:
+        ids = list(current)
+        for item in value if isinstance(value, list) else []:
+            ref = item.get("id") if isinstance(item, dict) else item
+            if isinstance(item, dict) and item.get("_destroy"):
+                ids = [i for i in ids if i != ref]
+            elif ref is not None and ref not in ids:
+                ids.append(self._reference(account, target, key, ref))  # type: ignore[arg-type]
+        return ids
+
+    def _nested_many(self, account: Account, target: Model | None, name: str, current: list, value: Any) -> list:
+        """Rails nested attributes on an embedded array."""
+        items = [dict(i) for i in current]
+        now = self.clock.now()
+        for change in value if isinstance(value, list) else []:
+            if not isinstance(change, dict):
+                continue
+            change = dict(change)
+            destroy = change.pop("_destroy", False)
+            found = next((i for i in items if change.get("id") is not None and i.get("id") == change["id"]), None)
+            if destroy:
+                items = [i for i in items if i is not found]
+                continue
+            if found is None:
+                found = {"id": account.next_embedded_id(name)}
+                items.append(found)
+                if target is not None:
+                    stamp(target, found, now, created=True)
+            change.pop("id", None)
+            if target is not None:
+                self.apply(account, target, found, change)
+                stamp(target, found, now, created=False)
+            else:
+                found.update(change)
+        return items
+
+
+def _is_reference(model: Model, name: str) -> bool:
+    assoc = model.associations.get(name)
+    return assoc is not None and assoc.stored and not assoc.many
+
+
+def fit_enum(value: Any, schema: dict[str, Any]) -> Any:
+    """Match enum values case-insensitively to the stored spelling."""
+    enum = schema.get("enum")
+    if enum and isinstance(value, str) and value not in enum:
+        lowered = value.lower().replace(" ", "_")
+        for option in enum:
+            if isinstance(option, str) and option.lower().replace(" ", "_") == lowered:
+                return option
+    return value
+
+
+def _person_names(model: Model, record: Record, data: dict[str, Any]) -> None:
+    """Keep ``name`` and first/last names coherent for people, as Clio does for contacts."""
+    fields = model.fields
+    if not {"name", "first_name", "last_name"} <= fields.keys():
+        return
+    if record.get("type", "Person") != "Person":
+        return
+    if "first_name" in data or "last_name" in data:
+        record["name"] = " ".join(p for p in (record.get("first_name"), record.get("last_name")) if p)
+    elif "name" in data and isinstance(data["name"], str):
+        first, _, last = data["name"].strip().partition(" ")
+        record["first_name"], record["last_name"] = first, last
+    if not (record.get("first_name") or record.get("last_name")) and "type" in fields:
+        raise unprocessable("At least one of first name or last name must be provided")
