@@ -67,7 +67,7 @@ class AsgiCaller:
 def measure(index, size: int, writes: int, data: str | None) -> dict[str, float]:
     started = time.perf_counter()
     # index_cache=False: no seed cache either, so both stores generate their firm.
-    app = create_app(Settings(seed=1, counts={"Matter": size}, rate_limit=0, data=data, access_log=False, index_cache=False), index=index)
+    app = create_app(Settings(seed=1, records={"Matter": size}, rate_limit=0, data=data, access_log=False, index_cache=False), index=index)
     seeded = time.perf_counter() - started
     call = AsgiCaller(app)
     body = orjson.dumps({"data": {"type": "Company", "name": "Bench LLP"}})

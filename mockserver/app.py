@@ -134,7 +134,7 @@ def build_state(settings: Settings, index: SpecIndex | None = None) -> MockState
     clock = Clock()
     engine = Engine(index, store, RecordWriter(index, clock))
     webhooks = WebhookService(index, store, engine, clock, WebhookSettings(settings.webhook_allow_http, settings.webhook_time_scale))
-    apps = load_apps_file(settings.apps_file) if settings.apps_file else []
+    apps = load_apps_file(settings.apps) if settings.apps else []
     oauth = OAuthServer(store, clock, OAuthConfig(settings.token_lifetime, settings.code_lifetime, settings.auto_approve, settings.dev_token, apps))
     state = MockState(
         settings, index, store, clock, engine, Seeder(index, clock, engine.view_models, engine.singletons, engine.mirrors),

@@ -88,7 +88,7 @@ def serve(args: argparse.Namespace) -> int:
         settings.admin_token = secrets.token_urlsafe(24)
         print(f"clio-mock: bound to {settings.host}; control API admin token: {settings.admin_token}", file=sys.stderr)
     app = create_app(settings, index=index)
-    for fixture in settings.fixtures:  # a bad file is one line naming file, place and reason (exit 2)
+    for fixture in settings.fixture:  # a bad file is one line naming file, place and reason (exit 2)
         firm = load_scenario_file(app.state, fixture)
         print(f"clio-mock: loaded {fixture} as firm {firm.id} ({firm.name}, {firm.count()} records)", file=sys.stderr)
     print(
@@ -103,7 +103,7 @@ def serve(args: argparse.Namespace) -> int:
     if settings.workers > 1:
         from mockserver.asgi import settings_to_env
 
-        settings.fixtures = []  # loaded once, above, into the shared data file
+        settings.fixture = []  # loaded once, above, into the shared data file
         settings_to_env(settings)  # each worker builds its app from these, over the same data file
         uvicorn.run("mockserver.asgi:app_from_env", factory=True, workers=settings.workers, **run)
     else:

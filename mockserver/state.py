@@ -54,14 +54,14 @@ class MockState:
     def _seed_firms(self) -> None:
         """The configured firms: from the seed cache when this plan was generated before."""
         s = self.settings
-        key = seedcache.cache_key(self.index.sha256, s.seed, s.scale, s.counts, s.accounts) if s.index_cache else None
+        key = seedcache.cache_key(self.index.sha256, s.seed, s.scale, s.records, s.accounts) if s.index_cache else None
         cached = seedcache.load(key) if key else None
         if cached is not None:
             for account in cached:
                 self.store.accounts[account.id] = account
                 self.store.touch_account(account.id)
             return
-        plan = SeedPlan(s.seed, s.scale, dict(s.counts))
+        plan = SeedPlan(s.seed, s.scale, dict(s.records))
         for n in range(s.accounts):
             account = self.store.add_account(DEFAULT_ACCOUNT_NAME if n == 0 else f"Firm {n + 1}")
             self.seeder.seed(account, plan)

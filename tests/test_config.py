@@ -13,18 +13,18 @@ from mockserver.engine.errors import ClioError
 
 def test_precedence(tmp_path):
     path = tmp_path / "mock.toml"
-    path.write_text('port = 7000\nseed = 5\nrate_limit = 10\nrecords = "x"\n'.replace('records = "x"\n', 'counts = {Matter = 30}\nwebhook-allow-http = true\n'))
+    path.write_text('port = 7000\nseed = 5\nrate_limit = 10\nrecords = "x"\n'.replace('records = "x"\n', 'records = {Matter = 30}\nwebhook-allow-http = true\n'))
     settings, sources = resolve({"config": str(path), "port": 9000}, {"CLIO_MOCK_SEED": "6"})
     assert (settings.port, sources["port"]) == (9000, "flag")
     assert (settings.seed, sources["seed"]) == (6, "env CLIO_MOCK_SEED")
     assert (settings.rate_limit, sources["rate_limit"]) == (10, f"file {path}")
-    assert settings.counts == {"Matter": 30} and settings.webhook_allow_http is True
+    assert settings.records == {"Matter": 30} and settings.webhook_allow_http is True
     assert (settings.host, sources["host"]) == ("127.0.0.1", "default")
 
 
 def test_env_types_and_clearing(tmp_path):
-    settings, _ = resolve({}, {"CLIO_MOCK_COUNTS": "Matter=5,Contact=2", "CLIO_MOCK_AUTO_APPROVE": "yes", "CLIO_MOCK_DEV_TOKEN": "", "CLIO_MOCK_SCALE": "0.5"})
-    assert settings.counts == {"Matter": 5, "Contact": 2} and settings.auto_approve and settings.dev_token is None and settings.scale == 0.5
+    settings, _ = resolve({}, {"CLIO_MOCK_RECORDS": "Matter=5,Contact=2", "CLIO_MOCK_AUTO_APPROVE": "yes", "CLIO_MOCK_DEV_TOKEN": "", "CLIO_MOCK_SCALE": "0.5"})
+    assert settings.records == {"Matter": 5, "Contact": 2} and settings.auto_approve and settings.dev_token is None and settings.scale == 0.5
 
 
 @pytest.mark.parametrize("env, message", [({"CLIO_MOCK_PORT": "eighty"}, "port must be int"), ({"CLIO_MOCK_JSON_LOGS": "maybe"}, "json_logs must be bool")])

@@ -165,7 +165,7 @@ def test_listing_never_shows_secrets_or_tokens(mock):
 def test_apps_declared_in_a_file(index, tmp_path):
     path = tmp_path / "apps.yaml"
     path.write_text("apps:\n  - name: Matter Sync\n    client_id: matter-sync\n    client_secret: s3cret\n    redirect_uris: ['http://127.0.0.1:*/cb']\n    permissions: {matters: read}\n    auto_approve: true\n")
-    app = create_app(Settings(seed=42, rate_limit=0, apps_file=str(path)), index=index)
+    app = create_app(Settings(seed=42, rate_limit=0, apps=str(path)), index=index)
     declared = app.state.oauth.app("matter-sync")
     assert declared.permissions == {"matters": "read"} and declared.auto_approve
     with TestClient(app, follow_redirects=False) as client:
@@ -179,4 +179,4 @@ def test_bad_apps_file_names_file_and_place(index, tmp_path):
     path = tmp_path / "apps.yaml"
     path.write_text("apps:\n  - name: X\n    redirect_uris: []\n    permissions: {matters: admin}\n")
     with pytest.raises(ClioError, match=r"apps\.yaml: apps\[0\]\.permissions"):
-        create_app(Settings(apps_file=str(path)), index=index)
+        create_app(Settings(apps=str(path)), index=index)

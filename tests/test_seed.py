@@ -35,7 +35,7 @@ def test_other_seed_other_data(index):
 
 
 def test_size_is_configurable(index):
-    state = _state(index, counts={"Matter": 500}, scale=0.5)
+    state = _state(index, records={"Matter": 500}, scale=0.5)
     account = state.store.accounts[1]
     assert len(account.table("Matter")) == 500
     assert len(account.table("Contact")) == 30

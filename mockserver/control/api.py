@@ -97,7 +97,7 @@ class ControlApi:
         settings = self.state.settings
         settings.seed = int(body.get("seed", settings.seed))
         settings.scale = float(body.get("scale", settings.scale))
-        settings.counts = {str(k): int(v) for k, v in (body.get("counts") or settings.counts).items()}
+        settings.records = {str(k): int(v) for k, v in (body.get("counts") or settings.records).items()}
         settings.accounts = int(body.get("accounts", settings.accounts))
         return await self.reset(request)
 
