@@ -25,6 +25,7 @@ from mockserver.clio.oauth import (
 )
 from mockserver.clio.oauth_http import OAuthRoutes
 from mockserver.clio.ratelimit import RateLimiter
+from mockserver.clio.rules import DomainRules
 from mockserver.clio.webhooks import WebhookService, WebhookSettings, activate_operation
 from mockserver.config import Settings
 from mockserver.control.api import PREFIX as CONTROL_PREFIX
@@ -132,12 +133,15 @@ def build_state(settings: Settings, index: SpecIndex | None = None) -> MockState
         index = replace(index, operations=[*index.operations, activate])
     store = SqliteStore(settings.data) if settings.data else MemoryStore()
     clock = Clock()
-    engine = Engine(index, store, RecordWriter(index, clock))
+    writer = RecordWriter(index, clock)
+    rules = DomainRules.for_index(index)
+    rules.install(writer)  # Clio's domain rules, before any other model rule
+    engine = Engine(index, store, writer)
     webhooks = WebhookService(index, store, engine, clock, WebhookSettings(settings.webhook_allow_http, settings.webhook_time_scale))
     apps = load_apps_file(settings.apps) if settings.apps else []
     oauth = OAuthServer(store, clock, OAuthConfig(settings.token_lifetime, settings.code_lifetime, settings.auto_approve, settings.dev_token, apps))
     state = MockState(
-        settings, index, store, clock, engine, Seeder(index, clock, engine.view_models, engine.singletons, engine.mirrors),
+        settings, index, store, clock, engine, Seeder(index, clock, engine.view_models, engine.singletons, engine.mirrors, rules),
         oauth, RateLimiter(settings.rate_limit, settings.rate_window, clock.time), webhooks,
     )
     with store.write():  # with --data, the first process seeds; the rest load what it wrote
@@ -149,7 +153,7 @@ def build_state(settings: Settings, index: SpecIndex | None = None) -> MockState
 def create_app(settings: Settings | None = None, index: SpecIndex | None = None) -> ClioMock:
     """A ready ASGI app serving Clio's API from the spec in ``settings``."""
     state = build_state(settings or Settings(), index)
-    api = ApiApp(state.index, state.engine, state.oauth, state.clock.time, [state.api_checks])
+    api = ApiApp(state.index, state.engine, state.oauth, state.clock.time, [state.api_checks], state.seeder.rules.relaxed_required)
     return ClioMock(state, api, _service_routes(state))
 
 

@@ -29,22 +29,36 @@ MAX_BODY = 10 * 1024 * 1024
 
 
 class RequestValidator:
-    """Compiled request-body validators, one per write operation, built on first use."""
+    """Compiled request-body validators, one per write operation, built on first use.
 
-    def __init__(self) -> None:
+    ``relaxed(model)`` names ``data`` fields the spec marks required that a model rule
+    replaces (a Person may be given by first/last name instead of ``name``): the rule, not
+    the schema, then decides, with Clio's own message."""
+
+    def __init__(self, relaxed: Callable[[str], set[str]] | None = None) -> None:
         self.compiled: dict[str, Any] = {}
+        self.relaxed = relaxed
 
     def validate(self, op: Operation, body: Any) -> None:
         if op.request_schema is None:
             return
         validator = self.compiled.get(op.operation_id)
         if validator is None:
-            validator = jsonschema_rs.validator_for(op.request_schema, validate_formats=True)
+            validator = jsonschema_rs.validator_for(self._schema(op), validate_formats=True)
             self.compiled[op.operation_id] = validator
         error = next(iter(validator.iter_errors(body)), None)
         if error is not None:
             where = ".".join(str(p) for p in error.instance_path) or "body"
             raise unprocessable(f"{where}: {error.message}", "ValidationError")
+
+    def _schema(self, op: Operation) -> dict[str, Any]:
+        schema = op.request_schema or {}
+        drop = self.relaxed(op.model) if self.relaxed is not None else set()
+        data = schema.get("properties", {}).get("data")
+        if not drop or not isinstance(data, dict) or not set(data.get("required", ())) & drop:
+            return schema
+        data = {**data, "required": [r for r in data["required"] if r not in drop]}
+        return {**schema, "properties": {**schema["properties"], "data": data}}
 
 
 class ApiApp:
@@ -57,12 +71,13 @@ class ApiApp:
         authenticator: Authenticator,
         now: Callable[[], float],
         hooks: list[Callable[[Principal, Operation, dict[str, str]], dict[str, str] | None]] | None = None,
+        relaxed_required: Callable[[str], set[str]] | None = None,
     ) -> None:
         self.index = index
         self.router = Router(index.operations)
         self.engine = engine
         self.authenticator = authenticator
-        self.validator = RequestValidator()
+        self.validator = RequestValidator(relaxed_required)
         self.now = now
         # Per-request hooks after authentication (rate limits, fault injection); each may
         # raise ClioError or return headers to add to the response.

@@ -266,7 +266,7 @@ class Engine:
             if op.model in self.user_singletons:
                 preset["_owner"] = request.principal.user_id
             previous = self._singleton(request, account) if source.kind == "singleton" else None
-            record = self.writer.create(account, model, _data(request), preset)
+            record = self.writer.create(account, model, _data(request), preset, request.principal.user_id)
             if previous is not None:  # a new timer replaces the user's running one
                 account.table(op.model).delete(previous["id"])
         self.store.notify("created", account.id, op.model, record)
@@ -278,7 +278,7 @@ class Engine:
         with self.store.write():
             record = self._find(request, account)
             self._check_if_match(request, record)
-            before = self.writer.update(account, model, record, _data(request))
+            before = self.writer.update(account, model, record, _data(request), request.principal.user_id)
             self.store.touch(account.id, op.model, record["id"])
         self.store.notify("updated", account.id, op.model, record, before)
         return self._record_response(request, account, record, 200, conditional=False)
@@ -318,7 +318,7 @@ class Engine:
         original = self._find(request, account)
         model = self.index.models[op.model]
         with self.store.write():
-            record = self.writer.create(account, model, _data(request), original)
+            record = self.writer.create(account, model, _data(request), original, request.principal.user_id)
         self.store.notify("created", account.id, op.model, record)
         return self._record_response(request, account, record, op.success_status, conditional=False)
 
