@@ -321,6 +321,7 @@ def pay(account: Account, paid: set[int]) -> bool:
             continue
         due = float(bill.get("due") or 0.0)
         allocation["amount"] = round(due if bill["id"] in paid else due * 0.4, 2)
-        allocation["created_at"] = bill.get("updated_at")
+        for name in ("created_at", "updated_at", "_created", "_updated"):  # paid when last billed
+            allocation[name] = bill.get(name, allocation.get(name))
         changed = True
     return changed

@@ -160,6 +160,8 @@ def refresh_bill(firm: Firm, bill_id: Any, now) -> None:
 
 def _payment_to_bill(change: Change) -> None:
     record = change.record
+    if record.get("created_at") is None and change.timestamp is not None:
+        record["created_at"] = change.timestamp  # the payment's time is the bill's paid_at
     bill = change.firm.get("Bill", record.get("bill"))
     if bill is not None and not change.seeding:
         if bill.get("state") in OPEN_STATES:
