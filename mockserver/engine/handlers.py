@@ -352,6 +352,9 @@ class Engine:
             target = f"{op.model}/preview"
         root = request.base_url.rsplit("/api/v4", 1)[0]
         location = f"{root}/__mock__/files/{account.id}/{target}"
+        version = request.arg("document_version_id")  # a download may name the version it wants
+        if version:
+            location += "?" + urlencode({"document_version_id": version})
         return ApiResponse(303, None, {"Location": location})
 
     def promote(self, request: ApiRequest, account: Account) -> ApiResponse:

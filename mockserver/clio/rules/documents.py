@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from mockserver.clio.rules import Change, Firm, Rule, derived
+from mockserver.engine.errors import ClioError
 from mockserver.engine.store import Record
 
 
@@ -38,6 +39,22 @@ def _uploaded(firm: Firm, record: Record) -> dict[str, Any]:
     return {"put_url": None, "put_headers": []} if record.get("fully_uploaded") else {}
 
 
+def _complete_upload(change: Change) -> None:
+    """``PATCH {uuid, fully_uploaded: true}`` completes an upload whose bytes were PUT."""
+    data, record = change.data, change.record
+    if not data.get("fully_uploaded"):
+        return
+    token = data.get("uuid")
+    version = next((v for v in change.firm.children("DocumentVersion", "document_id", record["id"]) if v.get("uuid") == token), None)
+    if version is None or not isinstance(version.get("_content"), str):
+        name = version.get("filename") if version else record.get("filename") or record.get("name")
+        raise ClioError(422, "UploadNotFoundError", f"A matching remote file was not found for the file named {name} with UUID {token}")
+    version.update({"fully_uploaded": True, "size": int(version.get("_uploaded_size") or 0), "put_url": None, "put_headers": []})
+    change.firm.touch("DocumentVersion", version, change.now)
+    record.update({"latest_document_version": version["id"], "filename": version.get("filename"), "size": version["size"],
+                   "content_type": version.get("content_type")})
+
+
 RULES = [
     Rule("DocumentVersion", "version-defaults", "default",
          "DocumentVersion_base.version_number 'The ordered number of when this DocumentVersion was uploaded'; "
@@ -48,4 +65,7 @@ RULES = [
     derived("Document", "latest-version", ("filename", "size", "content_type", "latest_document_version"), _latest,
             "Document_base.filename 'The uploaded file name of the latest document version'; size; content_type; "
             "Document.latest_document_version"),
+    Rule("Document", "complete-upload", "transition",
+         "BEHAVIOR.md 12.2 step 3 (PATCH uuid + fully_uploaded: true; UploadNotFoundError 'A matching remote file was "
+         "not found for the file named <name> with UUID <uuid>'). UNCONFIRMED: status 422", _complete_upload, on="update"),
 ]
