@@ -27,6 +27,7 @@ from mockserver.clio.oauth_http import OAuthRoutes
 from mockserver.clio.ratelimit import RateLimiter
 from mockserver.clio.rules import DomainRules
 from mockserver.clio.uploads import UPLOAD_PATH, DocumentUploads
+from mockserver.clio.versions import VersionRules
 from mockserver.clio.webhooks import WebhookService, WebhookSettings, activate_operation
 from mockserver.config import Settings
 from mockserver.control.api import PREFIX as CONTROL_PREFIX
@@ -139,6 +140,7 @@ def build_state(settings: Settings, index: SpecIndex | None = None) -> MockState
     rules.install(writer)  # Clio's domain rules, before any other model rule
     engine = Engine(index, store, writer)
     DocumentUploads(engine).install()
+    VersionRules(engine).install()  # what X-API-VERSION changes (mockserver/clio/versions.py)
     webhooks = WebhookService(index, store, engine, clock, WebhookSettings(settings.webhook_allow_http, settings.webhook_time_scale))
     apps = load_apps_file(settings.apps) if settings.apps else []
     oauth = OAuthServer(store, clock, OAuthConfig(settings.token_lifetime, settings.code_lifetime, settings.auto_approve, settings.dev_token, apps))

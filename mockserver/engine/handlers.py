@@ -53,6 +53,7 @@ class ApiRequest:
     data: dict[str, Any] | None
     base_url: str  # e.g. http://127.0.0.1:8000/api/v4
     path: str
+    version: str = ""  # the X-API-VERSION in use ("" = the default)
 
     def arg(self, name: str) -> str | None:
         values = self.query.get(name)
@@ -100,6 +101,9 @@ class Engine:
         }
         # Per operation; other modules may register handlers for actions they own (activate).
         self.handlers = {op.operation_id: actions.get(op.action) or self._custom(op) for op in index.operations}
+        # Minor-version behaviour (a table outside the engine): serve(request, account, handler)
+        # wraps every write, and reads made at a version other than the default.
+        self.versions: Callable[[ApiRequest, Account, Callable[[ApiRequest, Account], ApiResponse]], ApiResponse] | None = None
 
     # ------------------------------------------------------------------ dispatch
 
@@ -107,7 +111,10 @@ class Engine:
         account = self.store.account(request.principal.account_id)
         if account is None:
             raise ClioError(401, "Unauthorized", "The account for this token no longer exists")
-        return self.handlers[request.op.operation_id](request, account)
+        handler = self.handlers[request.op.operation_id]
+        if self.versions is not None and (request.op.method != "GET" or request.version not in ("", self.index.versions.default)):
+            return self.versions(request, account, handler)
+        return handler(request, account)
 
     def _custom(self, op: Operation) -> Callable[[ApiRequest, Account], ApiResponse]:
         if op.success_status == 303:
