@@ -332,3 +332,19 @@ def test_factory_time_entries_have_totals_owners_and_dates(app, firm):
     for entry in entries:
         assert entry["user"] == owner and entry["date"] and entry["quantity_in_hours"] == 1.0
         assert entry["total"] == round(float(rate), 2)
+
+
+def test_shipped_scenarios_derive_what_they_leave_out(app):
+    from mockserver.data.scenarios import load_scenario_file, refs
+    from tests.test_scenarios import SOLO
+
+    account = load_scenario_file(app.state, SOLO)
+    ids = refs(account)
+    bill = account.table("Bill").get(ids["bill-1001"][1])
+    assert (bill["sub_total"], bill["total"], bill["balance"], bill["paid"]) == (741.5, 741.5, 741.5, 0.0)
+    drafting = account.table("Activity").get(ids["notice-drafting"][1])
+    assert (drafting["total"], drafting["quantity_in_hours"], drafting["billed"], drafting["bill"]) == (412.5, 1.5, True, bill["id"])
+    riverside = account.table("Contact").get(ids["riverside"][1])
+    maria = account.table("User").get(ids["maria"][1])
+    assert riverside["is_client"] is True and maria["initials"] == "MD" and maria["name"] == "Maria Delgado"
+    assert app.state.seeder.rules.violations(account) == []
