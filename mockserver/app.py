@@ -24,6 +24,7 @@ from mockserver.clio.oauth import (
     load_apps_file,
 )
 from mockserver.clio.oauth_http import OAuthRoutes
+from mockserver.clio.deletes import Deletes
 from mockserver.clio.ratelimit import RateLimiter
 from mockserver.clio.rules import DomainRules
 from mockserver.clio.uploads import UPLOAD_PATH, DocumentUploads
@@ -140,6 +141,7 @@ def build_state(settings: Settings, index: SpecIndex | None = None) -> MockState
     rules.install(writer)  # Clio's domain rules, before any other model rule
     engine = Engine(index, store, writer)
     DocumentUploads(engine).install()
+    Deletes(engine).install()  # bills void, documents go to the trash (BEHAVIOR.md 12.3)
     VersionRules(engine).install()  # what X-API-VERSION changes (mockserver/clio/versions.py)
     webhooks = WebhookService(index, store, engine, clock, WebhookSettings(settings.webhook_allow_http, settings.webhook_time_scale))
     apps = load_apps_file(settings.apps) if settings.apps else []

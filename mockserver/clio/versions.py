@@ -10,8 +10,9 @@ reads at a version other than the default, so the default version's reads never 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from mockserver.engine.errors import unprocessable
 from mockserver.engine.serializer import parse_fields

@@ -220,6 +220,11 @@ def shape(account: Account, faker: ValueFaker, rng: random.Random) -> set[int]:
             contact["name"] = faker.company_name()
         elif rng.random() < 0.8:  # most people are known by first and last name only
             contact["middle_name"] = None
+    for item in _rows(tables, "Document") + _rows(tables, "Folder"):
+        item["locked"] = rng.random() < 0.05  # a few held for review; most are not
+        item["deleted_at"] = None  # nothing generated is in the trash
+        if "root" in item:
+            item["root"] = False
     for event in _rows(tables, "CalendarEntry"):
         _event_times(event, rng)
     for activity in _rows(tables, "Activity"):

@@ -211,7 +211,16 @@ class DomainRules:
 
     @classmethod
     def for_index(cls, index: SpecIndex) -> DomainRules:
-        from mockserver.clio.rules import activities, bills, calendar, contacts, documents, matters, notes, tasks
+        from mockserver.clio.rules import (
+            activities,
+            bills,
+            calendar,
+            contacts,
+            documents,
+            matters,
+            notes,
+            tasks,
+        )
 
         registry = cls(index)
         for module in (contacts, matters, activities, bills, tasks, calendar, documents, notes):

@@ -33,9 +33,8 @@ def display_number(firm: Firm, record: Record) -> str | None:
 
 def _display_number(change: Change) -> None:
     record, data = change.record, change.data
-    if change.created and not data.get("display_number"):
-        record["display_number"] = display_number(change.firm, record)
-    elif not change.created and data.get("reset_matter_number") and "display_number" not in data:
+    generated = not data.get("display_number") if change.created else bool(data.get("reset_matter_number")) and "display_number" not in data
+    if generated:
         record["display_number"] = display_number(change.firm, record)
 
 
