@@ -63,6 +63,7 @@ from mockserver.contract.specprep import (
     load_schema,
     prepare,
 )
+from mockserver.spec import allowances
 from mockserver.spec.index import Operation, SpecIndex, flatten
 
 ALL_PHASES = ("examples", "generated", "clio", "stateful", "negative")
@@ -154,6 +155,7 @@ class Kit:
                     self.crud_by_op.setdefault(op.operation_id, crud)
         self.phases = cfg.active_phases()
         self._ops_by_key = {(o.method, o.path): o for o in self.index.operations}
+        self.write_enums = allowances.write_enums(self.index)
         self._used_ids: dict[str, set] = {}  # seeded ids a destroy has used up, per operation
         self.app = None
         store_account = None
@@ -398,7 +400,7 @@ class Kit:
         return self._ops_by_key.get((case.method.upper(), case.path))
 
     def _judge(self, case, response: httpx.Response, op: Operation, result: OperationResult, check: CheckResult, negative: bool = False) -> Verdict:
-        verdict = judge(case, response, op, negative=negative)
+        verdict = judge(case, response, op, negative=negative, write_enums=self.write_enums)
         result.cases += 1
         result.allowances.update(verdict.allowances)
         if verdict.problems:

@@ -21,6 +21,7 @@ from mockserver.engine.bodies import coerce, read_body
 from mockserver.engine.errors import ClioError, bad_request, unprocessable
 from mockserver.engine.handlers import ApiRequest, ApiResponse, Engine, Principal
 from mockserver.engine.routing import Router
+from mockserver.engine.writes import WriteSchema, out_of_range, writable
 from mockserver.spec.index import Operation, SpecIndex
 
 log = logging.getLogger("clio_mock.api")
@@ -29,22 +30,31 @@ MAX_BODY = 10 * 1024 * 1024
 
 
 class RequestValidator:
-    """Compiled request-body validators, one per write operation, built on first use."""
+    """Judges write bodies by the operation's request schema as Clio reads it
+    (:class:`~mockserver.engine.writes.WriteSchema`): compiled validators, one per write
+    operation, built on first use."""
 
-    def __init__(self) -> None:
+    def __init__(self, schemas: WriteSchema) -> None:
+        self.schemas = schemas
         self.compiled: dict[str, Any] = {}
 
-    def validate(self, op: Operation, body: Any) -> None:
-        if op.request_schema is None:
-            return
+    def validate(self, op: Operation, body: Any) -> Any:
+        """``body`` with its read-only and unknown fields dropped; 422 if it is invalid."""
+        schema = self.schemas.for_operation(op)
+        if schema is None:
+            return body
+        where = out_of_range(body, "body")
+        if where is not None:
+            raise unprocessable(f"{where.removeprefix('body.')}: the value is out of range (integers must fit 64 bits, numbers must be finite)", "ValidationError")
         validator = self.compiled.get(op.operation_id)
         if validator is None:
-            validator = jsonschema_rs.validator_for(op.request_schema, validate_formats=True)
+            validator = jsonschema_rs.validator_for(schema, validate_formats=True)
             self.compiled[op.operation_id] = validator
         error = next(iter(validator.iter_errors(body)), None)
         if error is not None:
             where = ".".join(str(p) for p in error.instance_path) or "body"
             raise unprocessable(f"{where}: {error.message}", "ValidationError")
+        return writable(body, schema)[0]
 
 
 class ApiApp:
@@ -62,7 +72,7 @@ class ApiApp:
         self.router = Router(index.operations)
         self.engine = engine
         self.authenticator = authenticator
-        self.validator = RequestValidator()
+        self.validator = RequestValidator(WriteSchema(index, engine.writer.replaced_required))
         self.now = now
         # Per-request hooks after authentication (rate limits, fault injection); each may
         # raise ClioError or return headers to add to the response.
@@ -130,8 +140,7 @@ class ApiApp:
                 raise unprocessable("body: the request needs a JSON body {\"data\": {...}}", "ValidationError")
             return {"data": {}}
         body = coerce(body, op.request_schema or {})
-        self.validator.validate(op, body)
-        return body
+        return self.validator.validate(op, body)
 
 
 async def _read(receive: Callable) -> bytes:
