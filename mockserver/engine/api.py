@@ -45,7 +45,7 @@ class RequestValidator:
             return body
         where = out_of_range(body, "body")
         if where is not None:
-            raise unprocessable(f"{where.removeprefix('body.')}: the value is out of range (integers must fit 64 bits, numbers must be finite)", "ValidationError")
+            raise _invalid(op, f"{where.removeprefix('body.')}: the value is out of range (integers must fit 64 bits, numbers must be finite)")
         validator = self.compiled.get(op.operation_id)
         if validator is None:
             validator = jsonschema_rs.validator_for(schema, validate_formats=True)
@@ -53,8 +53,15 @@ class RequestValidator:
         error = next(iter(validator.iter_errors(body)), None)
         if error is not None:
             where = ".".join(str(p) for p in error.instance_path) or "body"
-            raise unprocessable(f"{where}: {error.message}", "ValidationError")
+            raise _invalid(op, f"{where}: {error.message}")
         return writable(body, schema)[0]
+
+
+def _invalid(op: Operation, message: str) -> ClioError:
+    """A body Clio would refuse: 422, or 400 where the operation documents no 422 (copy)."""
+    if 422 not in op.responses and 400 in op.responses:
+        return bad_request(message, "ValidationError")
+    return unprocessable(message, "ValidationError")
 
 
 class ApiApp:
