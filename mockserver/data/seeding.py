@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from mockserver.engine.records import (
     Clock,
     assign_number,
+    embedded_id,
     make_etag,
     set_reference,
     stamp,
@@ -165,13 +166,13 @@ class Seeder:
         model = self.index.models.get(target)
         if model is None:
             return item
-        if "id" in item:
-            item["id"] = account.next_embedded_id(target)
-        if "etag" in item:
-            item["etag"] = make_etag(target, item["id"], 1)
         for name, assoc in model.associations.items():
             if assoc.stored and not assoc.many:
                 item[name] = self._pick(account, assoc.target, rng)
+        if "id" in item:
+            item["id"] = embedded_id(account, target, item)  # after references: some ids are composite
+        if "etag" in item:
+            item["etag"] = make_etag(target, item["id"], 1)
         return item
 
     def _generate_embedded(self, target: str, schema_name: str, faker: ValueFaker) -> dict:

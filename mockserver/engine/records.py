@@ -244,22 +244,50 @@ class RecordWriter:
                 continue
             change = dict(change)
             destroy = change.pop("_destroy", False)
-            found = next((i for i in items if change.get("id") is not None and i.get("id") == change["id"]), None)
+            wanted = change.pop("id", None)
+            found = next((i for i in items if wanted is not None and same_id(i.get("id"), wanted)), None)
             if destroy:
                 items = [i for i in items if i is not found]
                 continue
-            if found is None:
-                found = {"id": account.next_embedded_id(name)}
-                items.append(found)
-                if target is not None:
-                    stamp(target, found, now, created=True)
-            change.pop("id", None)
+            created = found is None
+            if created:
+                found = {}
             if target is not None:
                 self.apply(account, target, found, change)
-                stamp(target, found, now, created=False)
             else:
                 found.update(change)
+            if created:
+                found["id"] = embedded_id(account, name, found)
+                items.append(found)
+            if target is not None:
+                stamp(target, found, now, created=created)
         return items
+
+
+# Embedded values whose ids Clio composes from a referenced record (BEHAVIOR.md 4.2: custom
+# field values are "text_line-1", "picklist-2": the custom field's type and a number).
+COMPOSITE_IDS = {"CustomFieldValue": ("custom_field", "CustomField", "field_type")}
+
+
+def embedded_id(account: Account, model: str, item: Record) -> int | str:
+    """A new id for an embedded value of ``model``: a number, or Clio's composite string."""
+    number = account.next_embedded_id(model)
+    composite = COMPOSITE_IDS.get(model)
+    if composite is None:
+        return number
+    key, target, field = composite
+    ref = item.get(key)
+    ref = ref.get("id") if isinstance(ref, dict) else ref
+    other = account.table(target).get(ref) if isinstance(ref, int) else None
+    return f"{(other or {}).get(field) or 'text_line'}-{number}"
+
+
+def same_id(stored: Any, given: Any) -> bool:
+    """Whether a nested-attributes ``id`` names a stored value: equal, equal as text, or the
+    number of a composite id (``5`` for ``"text_line-5"``, as the request schema types it)."""
+    if stored == given or str(stored) == str(given):
+        return True
+    return isinstance(stored, str) and "-" in stored and stored.rsplit("-", 1)[1] == str(given)
 
 
 def _is_reference(model: Model, name: str) -> bool:

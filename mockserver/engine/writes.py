@@ -14,6 +14,8 @@ prose, each named after its allowance (:mod:`mockserver.spec.allowances`):
   cleared on update); real clients send it (``"expires_at": null`` on a webhook).
 * ``conditional-required``: "Required only if the Note type is `"Matter"`" replaces the
   schema's blanket ``required`` with a requirement on that type.
+* ``string-ids``: a nested ``id`` the record types as a string (a custom field value's
+  composite ``"text_line-1"``) is accepted as a string, though the request types it as an integer.
 * ``record-enum``: where the request names no value set but the record's field has an enum
   (Note ``detail_text_type``), the record's enum is the only statement of what is valid.
 * value ranges: integers fit 64 bits signed (32 where the format says ``int32``), numbers are
@@ -86,6 +88,11 @@ class WriteSchema:
         conditions: list[dict[str, Any]] = []
         for name, prop in (schema.get("properties") or {}).items():
             prop = flatten(prop) if isinstance(prop, dict) else {}
+            if name == "id" and model is not None and model.fields.get("id", {}).get("type") == "string" and prop.get("type") == "integer":
+                # string-ids: the record's id is a string (a custom field value's "text_line-1"),
+                # though the request types it as an integer: both name the value
+                prop = {**prop, "type": ["integer", "string"]}
+                prop.pop("format", None)
             when = _required_if_type(prop)
             if top and when is not None and name in required:
                 required.remove(name)
@@ -168,6 +175,8 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     kind = schema.get("type")
     if isinstance(kind, str):
         return {**schema, "type": [kind, "null"]}
+    if isinstance(kind, list) and "null" not in kind:
+        return {**schema, "type": [*kind, "null"]}
     if "anyOf" in schema:
         return {**schema, "anyOf": [*schema["anyOf"], {"type": "null"}]}
     return schema

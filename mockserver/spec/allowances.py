@@ -56,6 +56,9 @@ CONDITIONAL_REQUIRED = Allowance(
 RECORD_ENUM = Allowance(
     "record-enum", "Where the request names no value set but the record's field has an enum (Note detail_text_type; a line item discount type declared boolean but described as 'percentage' or 'money'), the record's enum judges the value."
 )
+STRING_IDS = Allowance(
+    "string-ids", "Custom field values have composite string ids (\"text_line-1\", BEHAVIOR.md 4.2) and are updated or destroyed by them, though the request schemas type custom_field_values[].id as an integer; both spellings are accepted (the number alone names the value too)."
+)
 SCALAR_TWIN = Allowance(
     "scalar-twin", "client_id: N is read as client: {id: N} where the request lists the association (records carry both spellings)."
 )
@@ -65,7 +68,7 @@ READ_ONLY_IGNORED = Allowance(
 VALUE_RANGES = Allowance(
     "value-ranges", "Integers must fit 64 bits signed (32 for int32 fields) and numbers be finite and within 64-bit magnitude, anywhere in a body; otherwise 422. The spec states no ranges, but Clio's columns have them."
 )
-WRITE_RULES = (DATE_LENIENCY, NULL_ASSOCIATION, NULL_OPTIONAL, CONDITIONAL_REQUIRED, RECORD_ENUM, SCALAR_TWIN, READ_ONLY_IGNORED, VALUE_RANGES)
+WRITE_RULES = (DATE_LENIENCY, NULL_ASSOCIATION, NULL_OPTIONAL, CONDITIONAL_REQUIRED, RECORD_ENUM, STRING_IDS, SCALAR_TWIN, READ_ONLY_IGNORED, VALUE_RANGES)
 BY_NAME = {a.name: a for a in (*ALL, *WRITE_RULES)}
 
 
