@@ -24,7 +24,11 @@ from mockserver.clio.oauth import (
     load_apps_file,
 )
 from mockserver.clio.oauth_http import OAuthRoutes
+from mockserver.clio.deletes import Deletes
 from mockserver.clio.ratelimit import RateLimiter
+from mockserver.clio.rules import DomainRules
+from mockserver.clio.uploads import UPLOAD_PATH, DocumentUploads
+from mockserver.clio.versions import VersionRules
 from mockserver.clio.webhooks import WebhookService, WebhookSettings, activate_operation
 from mockserver.config import Settings
 from mockserver.control.api import PREFIX as CONTROL_PREFIX
@@ -132,12 +136,18 @@ def build_state(settings: Settings, index: SpecIndex | None = None) -> MockState
         index = replace(index, operations=[*index.operations, activate])
     store = SqliteStore(settings.data) if settings.data else MemoryStore()
     clock = Clock()
-    engine = Engine(index, store, RecordWriter(index, clock))
+    writer = RecordWriter(index, clock)
+    rules = DomainRules.for_index(index)
+    rules.install(writer)  # Clio's domain rules, before any other model rule
+    engine = Engine(index, store, writer)
+    DocumentUploads(engine).install()
+    Deletes(engine).install()  # bills void, documents go to the trash (BEHAVIOR.md 12.3)
+    VersionRules(engine).install()  # what X-API-VERSION changes (mockserver/clio/versions.py)
     webhooks = WebhookService(index, store, engine, clock, WebhookSettings(settings.webhook_allow_http, settings.webhook_time_scale))
     apps = load_apps_file(settings.apps) if settings.apps else []
     oauth = OAuthServer(store, clock, OAuthConfig(settings.token_lifetime, settings.code_lifetime, settings.auto_approve, settings.dev_token, apps))
     state = MockState(
-        settings, index, store, clock, engine, Seeder(index, clock, engine.view_models, engine.singletons, engine.mirrors),
+        settings, index, store, clock, engine, Seeder(index, clock, engine.view_models, engine.singletons, engine.mirrors, rules),
         oauth, RateLimiter(settings.rate_limit, settings.rate_window, clock.time), webhooks,
     )
     with store.write():  # with --data, the first process seeds; the rest load what it wrote
@@ -154,12 +164,19 @@ def create_app(settings: Settings | None = None, index: SpecIndex | None = None)
 
 
 def _service_routes(state: MockState) -> Starlette:
+    uploads = DocumentUploads(state.engine)
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "spec": state.index.title, "operations": len(state.index.operations)})
 
     async def file_content(request: Request) -> Response:
         """The target of download redirects: stands in for Clio's pre-signed storage URL."""
         model, record = request.path_params["model"], request.path_params["record"]
+        account = state.store.account(request.path_params["account"])
+        version = request.query_params.get("document_version_id", "")
+        uploaded = uploads.download(account, model, int(record), int(version) if version.isdigit() else None) if account and record.isdigit() else None
+        if uploaded is not None:  # what was PUT to the document's upload URL, byte for byte
+            body, media_type, filename = uploaded
+            return Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{_header_safe(filename)}"'})
         body = f"clio-mock file content for {model} {record}\n".encode()
         return Response(body, media_type="application/octet-stream", headers={"Content-Disposition": f'attachment; filename="{model.lower()}-{record}.txt"'})
 
@@ -178,5 +195,11 @@ def _service_routes(state: MockState) -> Starlette:
         Route("/__mock__/health", health),
         Route("/__mock__/ready", ready),
         Route("/__mock__/files/{account:int}/{model}/{record}", file_content),
+        Route(UPLOAD_PATH + "/{uuid}", uploads.put, methods=["PUT"]),
     ]
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
+
+
+def _header_safe(name: str) -> str:
+    """A file name fit for a Content-Disposition header (no quotes, CR/LF or non-latin-1)."""
+    return "".join(c for c in name if c not in '"\\\r\n' and ord(c) < 256) or "download"

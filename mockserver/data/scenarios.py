@@ -251,10 +251,11 @@ class _Loader:
                     self.lookup[item.ref] = (item.model.name, item.record["id"])
             now = self.state.clock.now()
             writer = self.state.engine.writer
+            users = scratch.table("User").ids
             for item in items:
                 data, times = self._record_data(item.model, item.data, item.path)  # now with real ids
-                try:
-                    writer.fill(scratch, item.model, item.record, data)
+                try:  # written as the firm's first user (owner defaults: activity user, note author...)
+                    writer.fill(scratch, item.model, item.record, data, users[0] if users else None)
                 except ClioError as exc:
                     raise self.fail(_error_path(item.path, data, exc.message), exc.message) from None
                 self._stamp(item, times, now)

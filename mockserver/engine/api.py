@@ -91,7 +91,7 @@ class ApiApp:
         extra: dict[str, str] = {}
         try:
             version = self._version(headers)
-            response = await self._serve(scope, receive, headers, extra)
+            response = await self._serve(scope, receive, headers, extra, version)
         except ClioError as exc:
             response = ApiResponse(exc.status, exc.body(), exc.headers)
         except Exception:  # a bug must still answer in Clio's shape, and be visible in the log
@@ -110,7 +110,7 @@ class ApiApp:
             raise ClioError(410, "Gone", f"API version {requested!r} is invalid or no longer supported")
         return requested.strip()
 
-    async def _serve(self, scope: dict, receive: Callable, headers: dict[str, str], extra: dict[str, str]) -> ApiResponse:
+    async def _serve(self, scope: dict, receive: Callable, headers: dict[str, str], extra: dict[str, str], version: str = "") -> ApiResponse:
         """Route, authenticate, run the hooks, decode the body, call the engine. Headers the
         hooks give (rate limits) land in ``extra`` so error answers carry them too."""
         method = scope["method"]
@@ -127,7 +127,7 @@ class ApiApp:
         except ValueError:
             raise bad_request("The query string is malformed", "InvalidParameter") from None
         data = await self._body(scope, receive, headers, op) if op.request_schema is not None else None
-        request = ApiRequest(op, principal, {k: unquote(v) for k, v in path_params.items()}, query, headers, data, _base_url(scope, headers), path)
+        request = ApiRequest(op, principal, {k: unquote(v) for k, v in path_params.items()}, query, headers, data, _base_url(scope, headers), path, version)
         return self.engine.handle(request)
 
     async def _body(self, scope: dict, receive: Callable, headers: dict[str, str], op: Operation) -> Any:

@@ -53,6 +53,7 @@ class ApiRequest:
     data: dict[str, Any] | None
     base_url: str  # e.g. http://127.0.0.1:8000/api/v4
     path: str
+    version: str = ""  # the X-API-VERSION in use ("" = the default)
 
     def arg(self, name: str) -> str | None:
         values = self.query.get(name)
@@ -100,6 +101,9 @@ class Engine:
         }
         # Per operation; other modules may register handlers for actions they own (activate).
         self.handlers = {op.operation_id: actions.get(op.action) or self._custom(op) for op in index.operations}
+        # Minor-version behaviour (a table outside the engine): serve(request, account, handler)
+        # wraps every write, and reads made at a version other than the default.
+        self.versions: Callable[[ApiRequest, Account, Callable[[ApiRequest, Account], ApiResponse]], ApiResponse] | None = None
 
     # ------------------------------------------------------------------ dispatch
 
@@ -107,7 +111,10 @@ class Engine:
         account = self.store.account(request.principal.account_id)
         if account is None:
             raise ClioError(401, "Unauthorized", "The account for this token no longer exists")
-        return self.handlers[request.op.operation_id](request, account)
+        handler = self.handlers[request.op.operation_id]
+        if self.versions is not None and (request.op.method != "GET" or request.version not in ("", self.index.versions.default)):
+            return self.versions(request, account, handler)
+        return handler(request, account)
 
     def _custom(self, op: Operation) -> Callable[[ApiRequest, Account], ApiResponse]:
         if op.success_status == 303:
@@ -266,7 +273,7 @@ class Engine:
             if op.model in self.user_singletons:
                 preset["_owner"] = request.principal.user_id
             previous = self._singleton(request, account) if source.kind == "singleton" else None
-            record = self.writer.create(account, model, _data(request), preset)
+            record = self.writer.create(account, model, _data(request), preset, request.principal.user_id)
             if previous is not None:  # a new timer replaces the user's running one
                 account.table(op.model).delete(previous["id"])
         self.store.notify("created", account.id, op.model, record)
@@ -278,7 +285,7 @@ class Engine:
         with self.store.write():
             record = self._find(request, account)
             self._check_if_match(request, record)
-            before = self.writer.update(account, model, record, _data(request))
+            before = self.writer.update(account, model, record, _data(request), request.principal.user_id)
             self.store.touch(account.id, op.model, record["id"])
         self.store.notify("updated", account.id, op.model, record, before)
         return self._record_response(request, account, record, 200, conditional=False)
@@ -318,7 +325,7 @@ class Engine:
         original = self._find(request, account)
         model = self.index.models[op.model]
         with self.store.write():
-            record = self.writer.create(account, model, _data(request), original)
+            record = self.writer.create(account, model, _data(request), original, request.principal.user_id)
         self.store.notify("created", account.id, op.model, record)
         return self._record_response(request, account, record, op.success_status, conditional=False)
 
@@ -352,6 +359,9 @@ class Engine:
             target = f"{op.model}/preview"
         root = request.base_url.rsplit("/api/v4", 1)[0]
         location = f"{root}/__mock__/files/{account.id}/{target}"
+        version = request.arg("document_version_id")  # a download may name the version it wants
+        if version:
+            location += "?" + urlencode({"document_version_id": version})
         return ApiResponse(303, None, {"Location": location})
 
     def promote(self, request: ApiRequest, account: Account) -> ApiResponse:

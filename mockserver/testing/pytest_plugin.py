@@ -86,8 +86,9 @@ class RecordFactory:
         op = next((o for o in self.state.index.operations if o.model == model and o.action == "create"), None)
         defaults = (self.examples.body(op, self.account) or {}).get("data", {}) if op else {}
         values = {**defaults, **{k: _as_ref(v) for k, v in data.items()}}
-        with self.state.store.write():
-            record = self.state.engine.writer.create(self.account, self.state.index.models[model], values)
+        users = self.account.table("User").ids
+        with self.state.store.write():  # as the firm's first user, as its dev token acts
+            record = self.state.engine.writer.create(self.account, self.state.index.models[model], values, actor=users[0] if users else None)
         self.state.store.notify("created", self.account.id, model, record)
         return record
 
@@ -106,11 +107,8 @@ class RecordFactory:
 
     def time_entry(self, matter: Record, seconds: int = 3600, **data: Any) -> Record:
         """A TimeEntry activity on ``matter`` by the firm's first user."""
-        users = self.account.table("User").ids
-        values = {"type": "TimeEntry", "date": "2026-01-15", "quantity": seconds, "matter": matter, "note": "Work on matter", **data}
-        if users and "user" not in data:
-            values["user"] = {"id": users[0]}
-        return self.create("Activity", **values)
+        values = {"type": "TimeEntry", "quantity": seconds, "matter": matter, "note": "Work on matter", **data}
+        return self.create("Activity", **values)  # user, date, hours and total come from Clio's rules
 
 
 def _as_ref(value: Any) -> Any:
