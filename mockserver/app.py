@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from dataclasses import replace
 
@@ -36,10 +37,20 @@ from mockserver.engine.handlers import Engine
 from mockserver.engine.persistence import SqliteStore
 from mockserver.engine.records import Clock, RecordWriter
 from mockserver.engine.store import MemoryStore
-from mockserver.logs import ACCESS
+from mockserver.logs import ACCESS, escape
 from mockserver.spec.index import SpecIndex
 from mockserver.spec.source import load_index, resolve_location
 from mockserver.state import MockState
+
+
+_FILE_NAME_JUNK = re.compile(r"[^A-Za-z0-9._-]")
+_HEADER_JUNK = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def safe_header(value: bytes) -> bytes:
+    """A header value h11 will send: control characters (CR, LF, NUL...) become spaces.
+    A last line of defence: a value built from input must never cost the whole answer."""
+    return _HEADER_JUNK.sub(b" ", value) if _HEADER_JUNK.search(value) else value
 
 
 class ClioMock:
@@ -68,7 +79,8 @@ class ClioMock:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", request_id.encode("latin-1"))]}
+                headers = [(k, safe_header(v)) for k, v in message.get("headers", [])]
+                message = {**message, "headers": [*headers, (b"x-request-id", safe_header(request_id.encode("latin-1")))]}
             await send(message)
 
         try:
@@ -76,8 +88,9 @@ class ClioMock:
         finally:
             if self.state.settings.access_log and ACCESS.isEnabledFor(logging.INFO):
                 ms = round((time.perf_counter() - started) * 1000, 2)
-                ACCESS.info("%s %s %s %sms id=%s", scope["method"], scope["path"], status, ms, request_id,
-                            extra={"request_id": request_id, "method": scope["method"], "path": scope["path"], "status": status, "duration_ms": ms})
+                path, rid = escape(scope["path"]), escape(request_id)
+                ACCESS.info("%s %s %s %sms id=%s", escape(scope["method"]), path, status, ms, rid,
+                            extra={"request_id": rid, "method": escape(scope["method"]), "path": path, "status": status, "duration_ms": ms})
 
     async def _route(self, scope: dict, receive, send) -> None:
         path = scope["path"]
@@ -161,7 +174,8 @@ def _service_routes(state: MockState) -> Starlette:
         """The target of download redirects: stands in for Clio's pre-signed storage URL."""
         model, record = request.path_params["model"], request.path_params["record"]
         body = f"clio-mock file content for {model} {record}\n".encode()
-        return Response(body, media_type="application/octet-stream", headers={"Content-Disposition": f'attachment; filename="{model.lower()}-{record}.txt"'})
+        name = _FILE_NAME_JUNK.sub("_", f"{model.lower()}-{record}")[:120]  # no CR/LF, quotes or ';' in the header
+        return Response(body, media_type="application/octet-stream", headers={"Content-Disposition": f'attachment; filename="{name}.txt"'})
 
     async def not_found(request: Request, exc: Exception) -> Response:
         code = getattr(exc, "status_code", 404)

@@ -183,6 +183,7 @@ async def _send(send: Callable, response: ApiResponse) -> None:
     headers = [(b"content-length", str(len(payload)).encode())]
     if payload or response.status >= 400:
         headers.append((b"content-type", response.media_type.encode()))
-    headers += [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers.items()]
+    # "replace": a value outside latin-1 (built from input) must not fail the whole answer
+    headers += [(k.lower().encode("latin-1", "replace"), str(v).encode("latin-1", "replace")) for k, v in response.headers.items()]
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
