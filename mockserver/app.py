@@ -31,6 +31,7 @@ from mockserver.config import Settings
 from mockserver.control.api import PREFIX as CONTROL_PREFIX
 from mockserver.control.api import ControlApi
 from mockserver.control.faults import inject
+from mockserver.control.guard import LOOPBACK, check_browser
 from mockserver.data.seeding import Seeder
 from mockserver.engine.api import API_PREFIX, ApiApp
 from mockserver.engine.handlers import Engine
@@ -136,6 +137,14 @@ class ClioMock:
             note(0)  # no answer at all
 
 
+def dev_token(settings: Settings) -> str | None:
+    """The long-lived ``dev`` token, unless the mock listens beyond loopback (anyone who can
+    reach it would have the firm): there only with ``dev_token_public``."""
+    if settings.host in LOOPBACK or settings.dev_token_public:
+        return settings.dev_token
+    return None
+
+
 def build_state(settings: Settings, index: SpecIndex | None = None) -> MockState:
     """Load the spec (unless given) and seed the store."""
     if index is None:
@@ -148,7 +157,8 @@ def build_state(settings: Settings, index: SpecIndex | None = None) -> MockState
     engine = Engine(index, store, RecordWriter(index, clock))
     webhooks = WebhookService(index, store, engine, clock, WebhookSettings(settings.webhook_allow_http, settings.webhook_time_scale))
     apps = load_apps_file(settings.apps) if settings.apps else []
-    oauth = OAuthServer(store, clock, OAuthConfig(settings.token_lifetime, settings.code_lifetime, settings.auto_approve, settings.dev_token, apps))
+    oauth = OAuthServer(store, clock, OAuthConfig(settings.token_lifetime, settings.code_lifetime, settings.auto_approve, dev_token(settings), apps,
+                                                  tuple(settings.oauth_redirect_origin)))
     state = MockState(
         settings, index, store, clock, engine, Seeder(index, clock, engine.view_models, engine.singletons, engine.mirrors),
         oauth, RateLimiter(settings.rate_limit, settings.rate_window, clock.time), webhooks,
@@ -187,7 +197,7 @@ def _service_routes(state: MockState) -> Starlette:
                              "store": "sqlite" if state.settings.data else "memory"})
 
     routes = [
-        *OAuthRoutes(state.oauth, state.store).routes(),
+        *OAuthRoutes(state.oauth, state.store, guard=lambda request: check_browser(state.settings, request)).routes(),
         *ControlApi(state).routes(),
         Route("/__mock__/health", health),
         Route("/__mock__/ready", ready),
