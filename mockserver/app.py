@@ -155,7 +155,8 @@ def build_state(settings: Settings, index: SpecIndex | None = None) -> MockState
     store = SqliteStore(settings.data) if settings.data else MemoryStore()
     clock = Clock()
     engine = Engine(index, store, RecordWriter(index, clock))
-    webhooks = WebhookService(index, store, engine, clock, WebhookSettings(settings.webhook_allow_http, settings.webhook_time_scale))
+    webhooks = WebhookService(index, store, engine, clock, WebhookSettings(settings.webhook_allow_http, settings.webhook_time_scale,
+                                                                                    allow_hosts=list(settings.webhook_allow_host)))
     apps = load_apps_file(settings.apps) if settings.apps else []
     oauth = OAuthServer(store, clock, OAuthConfig(settings.token_lifetime, settings.code_lifetime, settings.auto_approve, dev_token(settings), apps,
                                                   tuple(settings.oauth_redirect_origin)))

@@ -218,7 +218,7 @@ class ControlApi:
         """Webhook handshakes and delivery attempts, oldest first (``?webhook_id=``)."""
         wanted = request.query_params.get("webhook_id")
         rows = [d for d in list(self.state.webhooks.history) if wanted is None or str(d["webhook_id"]) == wanted]
-        return JSONResponse({"data": rows})
+        return JSONResponse({"data": rows, "meta": {"dropped": dict(self.state.webhooks.dropped)}})
 
     async def clock(self, request: Request) -> Response:
         """``{"freeze": true}``, ``{"freeze": false}``, ``{"at": ISO}`` (frozen there), ``{"advance": seconds}``."""
