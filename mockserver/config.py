@@ -56,6 +56,14 @@ class Settings:
     log_level: str = _opt("info", "log level (debug, info, warning, error)")
     json_logs: bool = _opt(False, "write logs as JSON lines")
     access_log: bool = _opt(True, "log every request with its request id")
+    # --- hardening (issue 14): who may reach what
+    public_url: str | None = _opt(None, "the mock's public base URL (https://mock.example:8443) for paging links, redirects and generated URLs, instead of the Host header")
+    oauth_redirect_origin: list[str] = _opt(list, "an origin every app (the default app too) may redirect to, e.g. http://app:3000 (repeatable; matched exactly on scheme, host and port)")
+    webhook_allow_host: list[str] = _opt(list, "a webhook destination host or CIDR allowed although private/loopback/link-local; plain http too (repeatable)")
+    fixture_dir: list[str] = _opt(list, "a folder the control API may load scenario files from (repeatable; default: the working directory and the shipped fixtures)")
+    dev_token_public: bool = _opt(False, "keep the dev token active when bound to a non-loopback address")
+    timeout_keep_alive: int = _opt(5, "seconds an idle keep-alive connection stays open")
+    limit_concurrency: int = _opt(1000, "most connections and tasks at once before uvicorn answers 503 (0: no limit)")
 
 
 def _kind(f) -> str:

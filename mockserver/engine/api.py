@@ -13,13 +13,13 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 import jsonschema_rs
-import orjson
 from starlette.requests import Request
 
 from mockserver.engine.auth import Authenticator
 from mockserver.engine.bodies import coerce, read_body
 from mockserver.engine.errors import ClioError, bad_request, unprocessable
 from mockserver.engine.handlers import ApiRequest, ApiResponse, Engine, Principal
+from mockserver.engine.jsonenc import dumps
 from mockserver.engine.routing import Router
 from mockserver.engine.writes import WriteSchema, out_of_range, writable
 from mockserver.spec.index import Operation, SpecIndex
@@ -195,10 +195,11 @@ async def _send(send: Callable, response: ApiResponse) -> None:
     elif isinstance(body, bytes):
         payload = body
     else:
-        payload = orjson.dumps(body)
+        payload = dumps(body)  # never raises on a stored value orjson refuses (an integer past 64 bits)
     headers = [(b"content-length", str(len(payload)).encode())]
     if payload or response.status >= 400:
         headers.append((b"content-type", response.media_type.encode()))
-    headers += [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers.items()]
+    # "replace": a value outside latin-1 (built from input) must not fail the whole answer
+    headers += [(k.lower().encode("latin-1", "replace"), str(v).encode("latin-1", "replace")) for k, v in response.headers.items()]
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})

@@ -473,7 +473,7 @@ def _data(request: ApiRequest) -> dict[str, Any]:
 
 def _path_id(raw: str) -> int:
     """Path ids are integers; anything else names no record (404, as Clio's routes do)."""
-    if not raw.isdigit() or len(raw) > 19:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19:  # str.isdigit() accepts "²", int() does not
         raise not_found(f"Couldn't find a record with id {raw!r}")
     return int(raw)
 
