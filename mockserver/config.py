@@ -56,6 +56,10 @@ class Settings:
     log_level: str = _opt("info", "log level (debug, info, warning, error)")
     json_logs: bool = _opt(False, "write logs as JSON lines")
     access_log: bool = _opt(True, "log every request with its request id")
+    # --- newcomer: the request journal's bounds (issue 14.2)
+    journal_entries: int = _opt(10_000, "requests the journal keeps (oldest dropped first)")
+    journal_body_bytes: int = _opt(64 * 1024, "bytes of each request and response body the journal keeps (the rest marked truncated)")
+    journal_bytes: int = _opt(32 * 1024 * 1024, "bytes the whole journal may hold (oldest entries dropped first)")
 
 
 def _kind(f) -> str:

@@ -177,8 +177,11 @@ class ControlApi:
             journal.clear()
             return Response(status_code=204)
         q = request.query_params
-        entries = journal.find(q.get("method"), q.get("path"), int(q.get("since", 0)))
-        return JSONResponse({"data": [e.as_dict() for e in entries]})
+        limit = int(q["limit"]) if q.get("limit") else None
+        if limit is not None and limit < 1:
+            raise ValueError("limit must be 1 or more")
+        entries = journal.find(q.get("method"), q.get("path"), int(q.get("since", 0)), q.get("status"), q.get("source"), limit)
+        return Response(orjson.dumps({"data": [e.as_dict() for e in entries]}, default=str), media_type="application/json")
 
     async def faults(self, request: Request) -> Response:
         faults = self.state.faults
@@ -187,7 +190,7 @@ class ControlApi:
             return Response(status_code=204)
         if request.method == "POST":
             body = await _json(request)
-            allowed = {"kind", "path", "method", "status", "latency_ms", "retry_after", "count", "probability", "seed"}
+            allowed = {"kind", "path", "method", "status", "latency_ms", "retry_after", "count", "probability", "seed", "body", "headers"}
             unknown = set(body) - allowed
             if unknown:
                 raise ValueError(f"unknown fault fields: {', '.join(sorted(unknown))}")
