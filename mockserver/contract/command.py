@@ -25,6 +25,11 @@ def add_contract_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentPar
     contract = sub.add_parser(
         "contract", help="run the contract-test kit against the mock or a live Clio account",
         description="Check a target (the in-process mock, a mock process, or Clio) against Clio's spec.",
+        epilog="""examples:
+  clio-mock contract --target mock --spec ../shared/clio/openapi-v4.json --report-md report.md
+  clio-mock contract --target http://127.0.0.1:8000 --operations 'Matter' --budget 200
+  CLIO_ACCESS_TOKEN=... clio-mock contract --target https://app.clio.com --budget 300""",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _common(contract)
     contract.add_argument("--target", default="mock", help="'mock' (in-process), a URL, or clio / clio-eu / clio-ca / clio-au (default: mock)")
@@ -39,7 +44,13 @@ def add_contract_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentPar
     contract.add_argument("--report-md", default=None, metavar="PATH", help="write a per-operation Markdown report")
     contract.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     contract_sub = contract.add_subparsers(dest="contract_command")
-    diff = contract_sub.add_parser("diff", help="compare two targets: status codes, field sets and types per GET operation")
+    diff = contract_sub.add_parser(
+        "diff", help="compare two targets: status codes, field sets and types per GET operation",
+        epilog="""examples:
+  clio-mock contract diff mock http://127.0.0.1:8000 --spec ../shared/clio/openapi-v4.json
+  CLIO_B_ACCESS_TOKEN=... clio-mock contract diff mock clio --budget 200 --json""",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     diff.add_argument("a", help="first target: mock, a URL, or a region name")
     diff.add_argument("b", help="second target")
     _common(diff)

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mockserver.clio.oauth import DeveloperApp
+from mockserver.config import check_records
 from mockserver.control.faults import Fault
 from mockserver.data.seeding import SeedPlan
 from mockserver.engine.errors import ClioError
@@ -97,7 +98,9 @@ class ControlApi:
         settings = self.state.settings
         settings.seed = int(body.get("seed", settings.seed))
         settings.scale = float(body.get("scale", settings.scale))
-        settings.records = {str(k): int(v) for k, v in (body.get("counts") or settings.records).items()}
+        records = {str(k): int(v) for k, v in (body.get("records") or body.get("counts") or settings.records).items()}
+        check_records(records, self.state.index.models, "records")
+        settings.records = records
         settings.accounts = int(body.get("accounts", settings.accounts))
         return await self.reset(request)
 
@@ -105,7 +108,9 @@ class ControlApi:
         store = self.state.store
         if request.method == "POST":
             body = await _json(request)
-            plan = SeedPlan(int(body.get("seed", self.state.settings.seed)), float(body.get("scale", 1.0)), {str(k): int(v) for k, v in (body.get("counts") or {}).items()})
+            records = {str(k): int(v) for k, v in (body.get("records") or body.get("counts") or {}).items()}
+            check_records(records, self.state.index.models, "records")
+            plan = SeedPlan(int(body.get("seed", self.state.settings.seed)), float(body.get("scale", 1.0)), records)
             with store.write():
                 account = store.add_account(str(body.get("name") or f"Firm {len(store.accounts) + 1}"))
                 self.state.seeder.seed(account, plan)
