@@ -165,12 +165,12 @@ class ControlApi:
 
         body = await _json(request)
         account_id = body.get("account_id")
-        if "path" in body:
-            loaded = load_scenario_file(self.state, str(body["path"]), account_id)
+        if "path" in body or "name" in body:  # a file, or a shipped scenario by name ("solo-practice")
+            loaded = load_scenario_file(self.state, str(body.get("path") or body["name"]), account_id)
         elif isinstance(body.get("scenario"), dict):
             loaded = load_scenario(self.state, body["scenario"], "<control API>", account_id)
         else:
-            raise ValueError("send {\"path\": FILE} or {\"scenario\": {...}}")
+            raise ValueError("send {\"name\": SHIPPED}, {\"path\": FILE} or {\"scenario\": {...}}")
         account = getattr(loaded, "account", loaded)
         return JSONResponse(self._account(account.id), 201)
 
