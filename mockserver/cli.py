@@ -150,7 +150,7 @@ def serve(args: argparse.Namespace) -> int:
     from mockserver.app import create_app
     from mockserver.control.api import LOOPBACK
     from mockserver.data.scenarios import load_scenario_file
-    from mockserver.logs import configure_logging, uvicorn_log_config
+    from mockserver.logs import announce, configure_logging, uvicorn_log_config
     from mockserver.spec.source import load_index, resolve_location
 
     settings, sources = resolve(vars(args))
@@ -161,24 +161,23 @@ def serve(args: argparse.Namespace) -> int:
     check_can_listen(settings.host, settings.port)  # before the spec loads: fail fast, and never after "listening on"
     configure_logging(settings.log_level, settings.json_logs)
     started = time.perf_counter()
-    settings.spec = resolve_location(settings.spec, progress=lambda m: print(m, file=sys.stderr))
+    settings.spec = resolve_location(settings.spec, progress=lambda m: announce(m, settings.json_logs))
     index = load_index(settings.spec, use_cache=settings.index_cache)
     check_records(settings.records, index.models, sources.get("records", "flag"))
     if settings.host not in LOOPBACK and not settings.admin_token:
         import secrets
 
         settings.admin_token = secrets.token_urlsafe(24)
-        print(f"clio-mock: bound to {settings.host}; control API admin token: {settings.admin_token}", file=sys.stderr)
+        announce(f"clio-mock: bound to {settings.host}; control API admin token: {settings.admin_token}", settings.json_logs)
     app = create_app(settings, index=index)
     for fixture in settings.fixture:  # a bad file is one line naming file, place and reason (exit 2)
         firm = load_scenario_file(app.state, fixture)
-        print(f"clio-mock: loaded {fixture} as firm {firm.id} ({firm.name}, {firm.count()} records)", file=sys.stderr)
-    print(
+        announce(f"clio-mock: loaded {fixture} as firm {firm.id} ({firm.name}, {firm.count()} records)", settings.json_logs)
+    announce(
         f"clio-mock: {len(index.operations)} operations from {settings.spec}; "
         f"{sum(a.count() for a in app.state.store.accounts.values())} records ready in {time.perf_counter() - started:.2f}s; "
         f"listening on http://{settings.host}:{settings.port}/api/v4",
-        file=sys.stderr,
-        flush=True,
+        settings.json_logs,
     )
     run = {"host": settings.host, "port": settings.port, "log_level": settings.log_level, "access_log": False,
            "log_config": uvicorn_log_config(settings.json_logs), "timeout_graceful_shutdown": 10}
