@@ -42,7 +42,7 @@ def add_contract_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentPar
     contract.add_argument("--seed", type=int, default=None, help="seed for generated data (default: derandomized, the same every run)")
     contract.add_argument("--junit-xml", default=None, metavar="PATH", help="write a JUnit XML report")
     contract.add_argument("--report-md", default=None, metavar="PATH", help="write a per-operation Markdown report")
-    contract.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    contract.add_argument("-q", "--quiet", action="store_true", help="no progress (default: one line with a counter, pass/fail tally and ETA)")
     contract_sub = contract.add_subparsers(dest="contract_command")
     diff = contract_sub.add_parser(
         "diff", help="compare two targets: status codes, field sets and types per GET operation",
@@ -80,6 +80,7 @@ def contract_command(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     from mockserver.contract.client import AuthFailed, Credentials
     from mockserver.contract.kit import ALL_PHASES, LIVE_PHASES, Kit, KitConfig
+    from mockserver.contract.progress import ProgressPrinter
 
     try:
         if args.contract_command == "diff":
@@ -105,7 +106,7 @@ def contract_command(args: argparse.Namespace) -> int:
             phases=phases, operations=args.operations, max_wait=args.max_wait, max_retries=args.max_retries, page_size=args.page_size,
             max_pages=args.max_pages, seed=args.seed, junit_xml=args.junit_xml, report_md=args.report_md,
             credentials=None if args.target == "mock" else Credentials.from_env(),
-            progress=None if args.quiet else (lambda m: print(f"clio-mock contract: {m}", file=sys.stderr, flush=True)),
+            progress=None if args.quiet else ProgressPrinter(sys.stderr),
         )
         result = Kit(config).run()
     except (AuthFailed, ValueError) as exc:
