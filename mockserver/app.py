@@ -36,6 +36,7 @@ from mockserver.control.api import PREFIX as CONTROL_PREFIX
 from mockserver.control.api import ControlApi
 from mockserver.control.faults import inject
 from mockserver.control.guard import LOOPBACK, check_browser
+from mockserver.control.journal import Journal
 from mockserver.data.seeding import Seeder
 from mockserver.engine.api import API_PREFIX, ApiApp
 from mockserver.engine.handlers import Engine
@@ -46,6 +47,8 @@ from mockserver.logs import ACCESS, escape
 from mockserver.spec.index import SpecIndex
 from mockserver.spec.source import load_index, resolve_location
 from mockserver.state import MockState
+
+OAUTH_PREFIX = "/oauth/"  # journaled as source "oauth"
 
 
 _HEADER_JUNK = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
@@ -60,7 +63,7 @@ def safe_header(value: bytes) -> bytes:
 class ClioMock:
     """ASGI entry point: ``/api/v4`` goes straight to the engine, the rest to Starlette.
 
-    Injected faults apply to every path but the control API's; API requests are journaled.
+    Injected faults apply to every path but the control API's; API and OAuth requests are journaled.
     """
 
     def __init__(self, state: MockState, api: ApiApp, other: Starlette) -> None:
@@ -78,6 +81,7 @@ class ClioMock:
         """Give the request an id (``X-Request-Id``, kept if the client sent one) and log it."""
         request_id = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), None) or os.urandom(8).hex()
         started, status = time.perf_counter(), 0
+        scope["clio_mock.request_id"] = request_id  # the journal shows it with the answer's headers
 
         async def send_with_id(message):
             nonlocal status
@@ -102,7 +106,9 @@ class ClioMock:
             await self.other(scope, receive, send)
             return
         if path.startswith(API_PREFIX + "/"):
-            await self._journaled(scope, receive, send)
+            await self._journaled(self.api, "api", scope, receive, send)
+        elif path.startswith(OAUTH_PREFIX):
+            await self._journaled(self.other, "oauth", scope, receive, send)
         else:
             await self._faulted(self.other, scope, receive, send)
 
@@ -112,32 +118,42 @@ class ClioMock:
         if fault is None or not await inject(fault, send):
             await app(scope, receive, send)
 
-    async def _journaled(self, scope: dict, receive, send) -> None:
-        """Serve an API request (faults included), noting what it asked and how it was answered."""
-        chunks: list[bytes] = []
-        recorded = False
+    async def _journaled(self, app, source: str, scope: dict, receive, send) -> None:
+        """Serve a request (faults included), noting what it asked and how it was answered."""
+        journal = self.state.journal
+        request_body, response_body = journal.tap(), journal.tap()
+        started = time.perf_counter()
+        entry = None
 
-        def note(status: int) -> None:
-            nonlocal recorded
-            if not recorded:  # before the answer leaves, so a client that got it finds it journaled
-                recorded = True
-                auth = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), None)
-                self.state.journal.record(self.state.clock.time(), scope["method"], scope["path"], scope.get("query_string", b""), b"".join(chunks), status, auth)
+        def begin(status: int, headers) -> None:
+            nonlocal entry
+            if entry is None:  # before the answer leaves, so a client that got it finds it journaled
+                entry = journal.begin(self.state.clock.time(), scope["method"], scope["path"], scope.get("query_string", b""),
+                                      scope["headers"], request_body, status, source)
+                if headers is not None:
+                    request_id = scope.get("clio_mock.request_id")
+                    journal.answered(entry, [*headers, (b"x-request-id", request_id.encode("latin-1"))] if request_id else headers)
 
         async def tap_receive():
             message = await receive()
-            chunks.append(message.get("body", b""))
+            request_body.add(message.get("body", b""))
             return message
 
         async def tap_send(message):
             if message["type"] == "http.response.start":
-                note(message["status"])
+                begin(message["status"], message.get("headers", []))
+            elif message["type"] == "http.response.body":
+                response_body.add(message.get("body", b""))
+                if not message.get("more_body") and entry is not None:
+                    journal.finish(entry, response_body, (time.perf_counter() - started) * 1000)
             await send(message)
 
         try:
-            await self._faulted(self.api, scope, tap_receive, tap_send)
+            await self._faulted(app, scope, tap_receive, tap_send)
         finally:
-            note(0)  # no answer at all
+            begin(0, None)  # no answer at all
+            if entry is not None and not entry.duration_ms:
+                journal.finish(entry, response_body, (time.perf_counter() - started) * 1000)
 
 
 def dev_token(settings: Settings) -> str | None:
@@ -172,6 +188,7 @@ def build_state(settings: Settings, index: SpecIndex | None = None) -> MockState
     state = MockState(
         settings, index, store, clock, engine, Seeder(index, clock, engine.view_models, engine.singletons, engine.mirrors, rules),
         oauth, RateLimiter(settings.rate_limit, settings.rate_window, clock.time), webhooks,
+        journal=Journal(settings.journal_entries, settings.journal_body_bytes, settings.journal_bytes),
     )
     with store.write():  # with --data, the first process seeds; the rest load what it wrote
         if not store.has_data():
