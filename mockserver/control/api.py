@@ -7,6 +7,7 @@ another address, every call needs the admin token (``Authorization: Bearer <admi
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,33 @@ if TYPE_CHECKING:
 
 PREFIX = "/__mock__"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+DASHBOARD_COOKIE = "clio_mock_admin"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def dashboard_cookie_value(admin_token: str) -> str:
+    """What the dashboard's session cookie holds: derived from the admin token, not the token."""
+    return hmac.new(admin_token.encode(), b"clio-mock dashboard session", hashlib.sha256).hexdigest()
+
+
+def admin_allowed(request: Request, settings: Any) -> bool:
+    """May this request use the control API (and the dashboard)? Always on loopback; otherwise
+    with the admin token as a Bearer token, or the dashboard's cookie (see
+    :mod:`mockserver.control.dashboard`) on a read or on a write a foreign page cannot send
+    without a CORS preflight (JSON, or DELETE), which the mock never grants."""
+    if settings.host in LOOPBACK:
+        return True
+    token = settings.admin_token
+    if not token:
+        return False
+    given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    if given and hmac.compare_digest(given.encode(), token.encode()):
+        return True
+    cookie = request.cookies.get(DASHBOARD_COOKIE, "")
+    if not cookie or not hmac.compare_digest(cookie.encode(), dashboard_cookie_value(token).encode()):
+        return False
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return request.method in SAFE_METHODS or request.method == "DELETE" or content_type == "application/json"
 
 
 def _error(status: int, type_: str, message: str) -> JSONResponse:
@@ -72,11 +100,8 @@ class ControlApi:
         """Admin token check (off on loopback) and Clio-shaped errors for every endpoint."""
 
         async def guarded(request: Request) -> Response:
-            settings = self.state.settings
-            if settings.host not in LOOPBACK:
-                given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-                if not settings.admin_token or not hmac.compare_digest(given.encode(), settings.admin_token.encode()):
-                    return _error(401, "Unauthorized", "The control API needs the admin token when the mock is not bound to loopback")
+            if not admin_allowed(request, self.state.settings):
+                return _error(401, "Unauthorized", "The control API needs the admin token when the mock is not bound to loopback")
             try:
                 return await endpoint(request)
             except ClioError as exc:
