@@ -21,7 +21,7 @@ from __future__ import annotations
 import fnmatch
 import hmac
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import unquote_plus, urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -101,7 +101,7 @@ class Dashboard:
     def render(self, request: Request, template: str, context: dict[str, Any], status: int = 200) -> Response:
         """A page of the dashboard, with the security headers every page carries."""
         base = {
-            "ui": UI, "prefix": PREFIX, "clock": self._clock(), "signed_in": self.state.settings.host not in LOOPBACK,
+            "ui": UI, "prefix": PREFIX, "clock": self._clock(), "tz": self.state.clock.tz, "signed_in": self.state.settings.host not in LOOPBACK,
             "accounts": len(self.state.store.accounts),
         }
         return self.templates.TemplateResponse(request, template, {**base, **context}, status_code=status, headers=SECURITY_HEADERS)
@@ -315,7 +315,7 @@ class Dashboard:
         return self.render(request, "oauth.html", {
             "title": "OAuth", "nav": "oauth", "apps": listing["apps"], "grants": listing["grants"][-PAGE_SIZE * 4:][::-1],
             "tokens": listing["tokens"][-PAGE_SIZE * 4:][::-1], "token_count": len(listing["tokens"]),
-            "grant_count": len(listing["grants"]), "dev_token": self.state.settings.dev_token,
+            "grant_count": len(listing["grants"]),
         })
 
 
@@ -328,7 +328,7 @@ def journal_entry(raw: dict[str, Any]) -> dict[str, Any]:
     status = raw.get("response_status", raw.get("status"))
     return {
         "id": int(raw.get("id") or 0), "time": raw.get("time"), "method": str(raw.get("method") or ""),
-        "path": str(raw.get("path") or ""), "query": str(raw.get("query") or ""), "status": status,
+        "path": str(raw.get("path") or ""), "query": unquote_plus(str(raw.get("query") or "")), "status": status,
         "duration_ms": raw.get("duration_ms"), "source": raw.get("source") or "api", "token_hint": raw.get("token_hint"),
         "request_headers": raw.get("request_headers") or {}, "request_body": raw.get("body"),
         "response_headers": raw.get("response_headers") or {}, "response_body": raw.get("response_body"),

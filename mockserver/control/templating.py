@@ -8,7 +8,7 @@ huge body never makes a huge page.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -56,10 +56,12 @@ def hint(secret: Any, keep: int = 4) -> str:
     return (text[:keep] if len(text) > keep * 2 else text[:1]) + "…"
 
 
-def timestamp(value: Any) -> str:
-    """A Unix time (the mock's clock) as an ISO date and time in UTC; other values as they are."""
+def timestamp(value: Any, tz: tzinfo | None = None) -> str:
+    """A Unix time (the mock's clock) as date and time to the millisecond, in ``tz`` (the mock's
+    clock's zone) or UTC; other values as they are."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"
+        at = datetime.fromtimestamp(value, tz or timezone.utc)
+        return at.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + ("Z" if tz is None else "")
     return "" if value is None else str(value)
 
 
