@@ -34,6 +34,7 @@ from mockserver.clio.webhooks import WebhookService, WebhookSettings, activate_o
 from mockserver.config import Settings
 from mockserver.control.api import PREFIX as CONTROL_PREFIX
 from mockserver.control.api import ControlApi
+from mockserver.control.dashboard import Dashboard
 from mockserver.control.faults import inject
 from mockserver.control.guard import LOOPBACK, check_browser
 from mockserver.control.journal import Journal
@@ -233,6 +234,7 @@ def _service_routes(state: MockState) -> Starlette:
     routes = [
         *OAuthRoutes(state.oauth, state.store, guard=lambda request: check_browser(state.settings, request)).routes(),
         *ControlApi(state).routes(),
+        *Dashboard(state).routes(),
         Route("/__mock__/health", health),
         Route("/__mock__/ready", ready),
         Route("/__mock__/files/{account:int}/{model}/{record}", file_content),

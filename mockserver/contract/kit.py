@@ -94,6 +94,7 @@ class KitConfig:
     seed: int | None = None
     junit_xml: str | None = None
     report_md: str | None = None
+    report_html: str | None = None
     credentials: Credentials | None = None  # None: from the environment (mock: the dev token)
     mock_settings: Any = None  # mockserver.config.Settings for the in-process mock
     http: httpx.Client | None = None  # for tests: a client of one's own
@@ -210,7 +211,7 @@ class Kit:
         self.result.duration = time.perf_counter() - self._started
         if self.discovery.create_failures:
             self.result.notes.append("records the kit could not create: " + "; ".join(f"{m}: {r}" for m, r in sorted(self.discovery.create_failures.items())))
-        self.result.write(self.config.junit_xml, self.config.report_md)
+        self.result.write(self.config.junit_xml, self.config.report_md, self.config.report_html)
         return self.result
 
     # ------------------------------------------------------------------ selection

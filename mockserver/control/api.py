@@ -19,7 +19,15 @@ from starlette.routing import Route
 from mockserver.clio.oauth import DeveloperApp
 from mockserver.config import check_records
 from mockserver.control.faults import Fault
-from mockserver.control.guard import LOOPBACK, allowed_hosts, check_browser, fixture_path, has_admin_token  # noqa: F401 (allowed_hosts: the shared interface)
+from mockserver.control.guard import (  # noqa: F401 (allowed_hosts, DASHBOARD_COOKIE...: the shared interface)
+    DASHBOARD_COOKIE,
+    LOOPBACK,
+    admin_allowed,
+    allowed_hosts,
+    check_browser,
+    dashboard_cookie_value,
+    fixture_path,
+)
 from mockserver.data.seeding import SeedPlan
 from mockserver.engine.errors import ClioError
 
@@ -84,7 +92,7 @@ class ControlApi:
 
         async def guarded(request: Request) -> Response:
             settings = self.state.settings
-            if settings.host not in LOOPBACK and not has_admin_token(settings, request):
+            if not admin_allowed(request, settings):
                 return _error(401, "Unauthorized", "The control API needs the admin token when the mock is not bound to loopback")
             refused = check_browser(settings, request, require_json=True)
             if refused is not None:
