@@ -128,3 +128,24 @@ def test_clio_mock_app_with_sync_clients(clio_mock_app):
     session = requests.Session()
     session.mount(BASE, MockAdapter(clio_mock_app))
     assert session.get(f"{BASE}/api/v4/users/who_am_i.json", headers=AUTH).status_code == 200
+
+
+def test_each_thread_gets_its_own_loop_closed_when_the_thread_ends(app):
+    import threading
+
+    from mockserver.testing import transport
+
+    loops = []
+
+    def call() -> None:
+        with httpx.Client(transport=MockTransport(app), base_url=BASE, headers=AUTH) as client:
+            assert client.get("/api/v4/users/who_am_i.json").status_code == 200
+        loops.append(transport._THREAD_LOOP.get())
+
+    threads = [threading.Thread(target=call) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(loops) == 2 and loops[0] is not loops[1]
+    assert all(loop.is_closed() for loop in loops)

@@ -8,15 +8,17 @@ One exchange (:class:`Exchange`) speaks ASGI to the app; the transports only tra
 library's request and response types. Async clients run the app on their own event loop, as
 ``httpx.ASGITransport`` does. Sync clients cannot: the app is a coroutine, and the caller may itself
 be inside a running loop (a sync client in an async test), so their requests run on a private event
-loop in a background thread (:class:`AppLoop`), started once and reused, never ``asyncio.run`` per
-request. Responses are streamed back as the app sends them: a client reading with ``stream=True``
-gets chunks as they come, and redirects (303 downloads, 302 OAuth) come back as they are, for the
+loop, never ``asyncio.run`` per request: the calling thread's own loop, driven while it waits,
+or, for a sync call made inside a running loop, a loop in a background thread (:class:`AppLoop`).
+Responses are streamed back as the app sends them: a client reading with ``stream=True`` gets
+chunks as they come, and redirects (303 downloads, 302 OAuth) come back as they are, for the
 client to follow.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import io
 import queue
@@ -146,20 +148,22 @@ class AppLoop:
 class SyncResponse:
     """The app's answer to a sync caller: status and headers at once, the body as it comes."""
 
-    def __init__(self, status: int, headers: Headers, chunks: queue.SimpleQueue, stop: Callable[[], None]) -> None:
+    def __init__(self, status: int, headers: Headers, next_item: Callable[[], Any], stop: Callable[[], None]) -> None:
         self.status = status
         self.headers = headers
-        self._chunks = chunks
+        self._next = next_item
         self._stop = stop
         self._done = False
 
     def __iter__(self) -> Iterator[bytes]:
         while not self._done:
-            item = self._chunks.get()
+            item = self._next()
             if item is _END:
                 self._done = True
+                self._stop()
             elif isinstance(item, BaseException):
                 self._done = True
+                self._stop()
                 raise item
             else:
                 yield item
@@ -171,8 +175,85 @@ class SyncResponse:
             self._stop()
 
 
+def _first(exchange: Exchange, item: Any) -> tuple[int, Headers]:
+    if isinstance(item, BaseException):
+        raise item
+    if item is _END:
+        raise RuntimeError(f"clio-mock's app sent no response to {exchange.method} {exchange.raw_path.decode()}")
+    return item
+
+
 def open_sync(app: ClioMock, loop: AppLoop, exchange: Exchange) -> SyncResponse:
-    """Play ``exchange`` on ``loop`` and block until the app has started its response."""
+    """Play ``exchange`` for a sync caller; returns once the app has started its response.
+
+    In a thread without a running event loop (the usual case), the app runs right here on this
+    thread's own private loop, driven only while the caller waits for the response or reads its
+    body: no thread switch per request. Called from inside a running loop (a sync client in async
+    code), it cannot block that loop's thread on another loop, so the app runs on ``loop``'s
+    background thread instead."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _open_here(app, exchange)
+    return _open_on_thread(app, loop, exchange)
+
+
+class _OwnLoop:
+    """A thread's private event loop for sync callers, closed when the thread ends (its
+    ``threading.local`` slot goes, and this with it). Never set as the thread's current loop, so
+    code that looks for one still finds none."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+
+    def __del__(self) -> None:
+        if not self.loop.is_closed() and not self.loop.is_running():
+            self.loop.close()
+
+
+class _ThreadLoop(threading.local):
+    own: _OwnLoop | None = None
+
+    def get(self) -> asyncio.AbstractEventLoop:
+        if self.own is None or self.own.loop.is_closed():
+            self.own = _OwnLoop()
+        return self.own.loop
+
+
+_THREAD_LOOP = _ThreadLoop()
+
+
+def _open_here(app: ClioMock, exchange: Exchange) -> SyncResponse:
+    loop = _THREAD_LOOP.get()
+    chunks: collections.deque = collections.deque()
+    arrived = asyncio.Event()
+    disconnected = asyncio.Event()
+
+    def put(item: Any) -> None:
+        chunks.append(item)
+        arrived.set()
+
+    async def wait() -> None:
+        await arrived.wait()
+        arrived.clear()
+
+    task = loop.create_task(exchange.play(app, put, disconnected))
+
+    def next_item() -> Any:
+        while not chunks:
+            loop.run_until_complete(wait())
+        return chunks.popleft()
+
+    def stop() -> None:
+        disconnected.set()
+        if not task.done():
+            loop.run_until_complete(task)  # lets the app finish (it sees http.disconnect)
+
+    status, headers = _first(exchange, next_item())
+    return SyncResponse(status, headers, next_item, stop)
+
+
+def _open_on_thread(app: ClioMock, loop: AppLoop, exchange: Exchange) -> SyncResponse:
     chunks: queue.SimpleQueue = queue.SimpleQueue()
     disconnected: list[asyncio.Event] = []
 
@@ -182,13 +263,8 @@ def open_sync(app: ClioMock, loop: AppLoop, exchange: Exchange) -> SyncResponse:
         await exchange.play(app, chunks.put, event)
 
     loop.submit(play())
-    first = chunks.get()
-    if isinstance(first, BaseException):
-        raise first
-    if first is _END:
-        raise RuntimeError(f"clio-mock's app sent no response to {exchange.method} {exchange.raw_path.decode()}")
-    status, headers = first
-    return SyncResponse(status, headers, chunks, lambda: loop.call(lambda: disconnected and disconnected[0].set()))
+    status, headers = _first(exchange, chunks.get())
+    return SyncResponse(status, headers, chunks.get, lambda: loop.call(lambda: disconnected and disconnected[0].set()))
 
 
 async def open_async(app: ClioMock, exchange: Exchange) -> tuple[int, Headers, AsyncIterator[bytes], Callable[[], Awaitable[None]]]:
