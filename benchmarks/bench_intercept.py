@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -147,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     from mockserver.app import create_app
     from mockserver.config import Settings
 
+    load_before = os.getloadavg()[0]
     settings = Settings(spec=args.spec, seed=42, dev_token=TOKEN, rate_limit=0, access_log=False)
     results: dict = {"requests_each": count, "warmup": args.warmup, "requests": {}}
     with tempfile.TemporaryDirectory() as workdir:
@@ -161,7 +163,9 @@ def main(argv: list[str] | None = None) -> int:
                     results["requests"][name] = measure({"in-process": "https://app.clio.com", "live loopback": live}, path, params, count, args.warmup)
         finally:
             server.stop()
-    print(f"bench_intercept: {count} requests per figure after {args.warmup} warm-up, one at a time")
+    results["load_average"] = [load_before, os.getloadavg()[0]]
+    print(f"bench_intercept: {count} requests per figure after {args.warmup} warm-up, one at a time; "
+          f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after (on {os.cpu_count()} cores)")
     print(render(results))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))

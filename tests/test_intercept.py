@@ -28,6 +28,13 @@ def test_the_hosts_are_the_specs_servers(index):
     assert clio_hosts(index) == ["app.clio.com", "eu.app.clio.com", "ca.app.clio.com", "au.app.clio.com"]
 
 
+def test_settings_are_checked():
+    with pytest.raises(ValueError, match="regions"):
+        mockserver.intercept(regions="merged")
+    with pytest.raises(ValueError, match="other_hosts"):
+        mockserver.intercept(other_hosts="drop")
+
+
 def test_httpx_client_made_before_the_switch_is_intercepted(app):
     client = httpx.Client(headers=AUTH)
     real = httpx.HTTPTransport.handle_request
@@ -116,7 +123,9 @@ def test_refusing_still_allows_loopback_by_default(app, clio_mock):
 
 
 def test_builds_its_own_mock_from_settings(spec_path):
-    with mockserver.intercept(spec=str(spec_path), seed=7, rate_limit=0) as clio:
+    from mockserver.config import Settings
+
+    with mockserver.intercept(Settings(spec=str(spec_path), rate_limit=0), seed=7) as clio:  # keywords override
         assert requests.get(WHO, headers=AUTH).status_code == 200
         assert clio.state.settings.seed == 7
     assert [e.path for e in clio.requests()] == ["/api/v4/users/who_am_i.json"]  # still readable afterwards

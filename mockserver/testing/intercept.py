@@ -87,7 +87,7 @@ class Interceptor(MockControls, contextlib.ContextDecorator):
             raise ValueError(f"other_hosts must be 'pass' or 'refuse', not {other_hosts!r}")
         if app is not None and (settings is not None or setting_values):
             raise ValueError("give either an app or settings, not both")
-        self.settings = replace(settings or Settings(), **setting_values) if (settings or setting_values or app is None) else app.state.settings
+        self.settings = app.state.settings if app is not None else replace(settings or Settings(), **setting_values)
         self.regions = regions
         self.other_hosts = other_hosts
         self.allow = frozenset(h.lower() for h in allow)
