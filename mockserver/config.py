@@ -56,6 +56,13 @@ class Settings:
     log_level: str = _opt("info", "log level (debug, info, warning, error)")
     json_logs: bool = _opt(False, "write logs as JSON lines")
     access_log: bool = _opt(True, "log every request with its request id")
+    # Serving on Clio's host names (hosts: issues 16.2 and 18): HTTPS, the local CA, the forward proxy.
+    tls: bool = _opt(False, "serve HTTPS with a certificate for Clio's hosts from the local CA (`clio-mock ca path`)")
+    tls_host: list[str] = _opt(list, "another host name (or IP) for the certificate and the proxy (repeatable)")
+    tls_cert: str | None = _opt(None, "serve HTTPS with this certificate (PEM) instead of the local CA's")
+    tls_key: str | None = _opt(None, "the private key (PEM) of --tls-cert")
+    proxy_port: int = _opt(0, "also listen on this port as an HTTP forward proxy (HTTPS_PROXY) for Clio's hosts (0: off)")
+    proxy_pass_through: bool = _opt(False, "let the proxy tunnel to other public hosts on port 443 (default: refuse with 403)")
 
 
 def _kind(f) -> str:
