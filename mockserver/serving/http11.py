@@ -86,17 +86,39 @@ async def serve_http(app: Callable, reader: asyncio.StreamReader, writer: asynci
         if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
             status = exc.error_status_hint if exc.error_status_hint >= 400 else 400
             await _answer(conn, writer, status, "BadRequest", f"Malformed HTTP request: {exc}")
+            await _linger(reader, writer)
         return None
     except (TimeoutError, ConnectionError, ssl.SSLError, h11.LocalProtocolError):
         return None
 
 
+async def _linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Close gently after an error answer: stop writing, then read (bounded) what the client still
+    sends, so closing with unread bytes does not reset the connection before it reads the answer."""
+    if writer.can_write_eof():
+        writer.write_eof()
+    left = MAX_DRAIN
+    try:
+        while left > 0 and (data := await asyncio.wait_for(reader.read(65536), 1.0)):
+            left -= len(data)
+    except (TimeoutError, ConnectionError, ssl.SSLError):
+        pass
+
+
 async def _next_event(conn: h11.Connection, reader: asyncio.StreamReader, timeout: float) -> Any:
+    """The next h11 event; a request head (line and headers) larger than MAX_HEAD is a 431, even
+    when it arrives whole in one read (h11's own bound covers only incomplete heads)."""
     while True:
         event = conn.next_event()
         if event is not h11.NEED_DATA:
+            if isinstance(event, h11.Request) and _head_size(event) > MAX_HEAD:
+                raise h11.RemoteProtocolError("request head too large", error_status_hint=431)
             return event
         conn.receive_data(await asyncio.wait_for(reader.read(65536), timeout))
+
+
+def _head_size(request: h11.Request) -> int:
+    return len(request.method) + len(request.target) + 12 + sum(len(k) + len(v) + 4 for k, v in request.headers.raw_items())
 
 
 async def _next_cycle(conn: h11.Connection, reader: asyncio.StreamReader) -> bool:
