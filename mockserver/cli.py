@@ -52,7 +52,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "ca":
             from mockserver.serving.ca import LocalCA
 
-            print(LocalCA().ensure())
+            try:
+                print(LocalCA().ensure())
+            except OSError as exc:
+                print(f"clio-mock: cannot create the local CA in {LocalCA().directory}: {exc.strerror or exc} (CLIO_MOCK_CACHE_DIR moves it)", file=sys.stderr)
+                return EXIT_USAGE
             return 0
         if args.command == "config":
             settings, sources = resolve(vars(args))

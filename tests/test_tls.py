@@ -57,6 +57,9 @@ def test_ca_is_created_once_per_cache_dir_with_a_private_key_only_its_owner_read
     first = ca.cert_path.read_bytes()
     assert main(["ca", "path"]) == 0 and capsys.readouterr().out.strip() == path
     assert ca.cert_path.read_bytes() == first  # reused, not replaced
+    ca.key_path.chmod(0o644)
+    ca.ensure()
+    assert stat.S_IMODE(ca.key_path.stat().st_mode) == 0o600  # a key widened by hand is narrowed again
     assert x509.load_pem_x509_certificate(first).extensions.get_extension_for_class(x509.BasicConstraints).value.ca
 
 
@@ -172,4 +175,15 @@ def test_settings_that_cannot_work_together_fail_before_listening(index):
         plan(Settings(host="0.0.0.0", proxy_port=8080, proxy_pass_through=True), index, app=None)
     with pytest.raises(ClioError, match="--workers 1"):
         plan(Settings(proxy_port=8080, workers=2, data="x.sqlite"), index, app=None)
+    with pytest.raises(ClioError, match="'bad name' is neither"):
+        plan(Settings(tls=True, tls_host=["bad name"]), index, app=None)
     assert plan(Settings(), index, app=None).scheme == "http"  # neither flag: nothing added
+
+
+def test_a_cache_dir_that_cannot_hold_the_ca_is_one_line(tmp_path, monkeypatch, capsys, index):
+    (tmp_path / "file").write_text("not a directory")
+    monkeypatch.setenv("CLIO_MOCK_CACHE_DIR", str(tmp_path / "file" / "cache"))
+    assert main(["ca", "path"]) == 2
+    assert "cannot create the local CA" in capsys.readouterr().err
+    with pytest.raises(ClioError, match="cannot create the local CA"):
+        plan(Settings(tls=True), index, app=None)

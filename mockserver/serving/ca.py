@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import ipaddress
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,8 @@ class LocalCA:
         with self._locked():
             if not (self.cert_path.exists() and self.key_path.exists()):
                 self._create()
+            elif stat.S_IMODE(self.key_path.stat().st_mode) & 0o077:  # widened by hand: narrow it again
+                os.chmod(self.key_path, 0o600)
         return self.cert_path
 
     def certificate(self) -> x509.Certificate:

@@ -3,12 +3,28 @@ names, and any the user adds with ``--tls-host``."""
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from mockserver.spec.index import SpecIndex
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+HOST_NAME = re.compile(rf"^(\*\.)?{_LABEL}(\.{_LABEL})*$")
+
+
+def bad_host_names(names: Iterable[str]) -> list[str]:
+    """The ``--tls-host`` values that are neither a DNS name nor an IP address."""
+    bad = []
+    for name in names:
+        try:
+            ipaddress.ip_address(name.strip().strip("[]"))
+        except ValueError:
+            if len(name) > 253 or not HOST_NAME.match(name.strip().lower().rstrip(".")):
+                bad.append(name)
+    return bad
 
 
 def clio_hosts(index: SpecIndex) -> list[str]:

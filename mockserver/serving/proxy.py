@@ -77,6 +77,8 @@ class ForwardProxy:
                 await _relay(reader, writer, *tunnel.detail)
         except (ConnectionError, TimeoutError, ssl.SSLError, asyncio.IncompleteReadError):
             pass
+        except Exception:  # one broken connection never takes the proxy down
+            log.exception("proxy connection failed")
         finally:
             writer.close()
             with contextlib.suppress(Exception):

@@ -13,7 +13,7 @@ from mockserver.config import Settings
 from mockserver.control.api import LOOPBACK
 from mockserver.engine.errors import ClioError
 from mockserver.serving.ca import LocalCA
-from mockserver.serving.hosts import certificate_hosts, served_hosts
+from mockserver.serving.hosts import bad_host_names, certificate_hosts, served_hosts
 from mockserver.serving.proxy import ForwardProxy
 from mockserver.serving.tls import certificate_files, server_context
 from mockserver.spec.index import SpecIndex
@@ -80,7 +80,14 @@ def plan(settings: Settings, index: SpecIndex, app: Any) -> ServingPlan:
         raise ClioError(400, "InvalidSetting", "--proxy-port needs --workers 1: the proxy serves the app of this process")
     if settings.proxy_pass_through and settings.host not in LOOPBACK:
         raise ClioError(400, "InvalidSetting", f"--proxy-pass-through on {settings.host} would be an open proxy: bind to loopback")
-    files = certificate_files(settings, index)
+    bad = bad_host_names(settings.tls_host)
+    if bad:
+        raise ClioError(400, "InvalidSetting", f"--tls-host {bad[0]!r} is neither a host name nor an IP address")
+    try:
+        files = certificate_files(settings, index)
+    except OSError as exc:
+        raise ClioError(400, "InvalidSetting", f"cannot create the local CA in {LocalCA().directory}: {exc.strerror or exc} "
+                        "(CLIO_MOCK_CACHE_DIR moves it)") from None
     context = server_context(files)  # loads the pair now: a bad file fails here, not at the first client
     own = bool(settings.tls_cert)
     if tls:
