@@ -74,6 +74,13 @@ class Settings:
     journal_entries: int = _opt(10_000, "requests the journal keeps (oldest dropped first)", lo=1)
     journal_body_bytes: int = _opt(64 * 1024, "bytes of each request and response body the journal keeps (the rest marked truncated)", lo=0)
     journal_bytes: int = _opt(32 * 1024 * 1024, "bytes the whole journal may hold (oldest entries dropped first)", lo=0)
+    # Serving on Clio's host names (hosts: issues 16.2 and 18): HTTPS, the local CA, the forward proxy.
+    tls: bool = _opt(False, "serve HTTPS with a certificate for Clio's hosts from the local CA (`clio-mock ca path`)")
+    tls_host: list[str] = _opt(list, "another host name (or IP) for the certificate and the proxy (repeatable)")
+    tls_cert: str | None = _opt(None, "serve HTTPS with this certificate (PEM) instead of the local CA's")
+    tls_key: str | None = _opt(None, "the private key (PEM) of --tls-cert")
+    proxy_port: int = _opt(0, "also listen on this port as an HTTP forward proxy (HTTPS_PROXY) for Clio's hosts (0: off)")
+    proxy_pass_through: bool = _opt(False, "let the proxy tunnel to other public hosts on port 443 (default: refuse with 403)")
 
 
 def _kind(f) -> str:

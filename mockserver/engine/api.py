@@ -22,6 +22,7 @@ from mockserver.engine.handlers import ApiRequest, ApiResponse, Engine, Principa
 from mockserver.engine.jsonenc import dumps
 from mockserver.engine.routing import Router
 from mockserver.engine.writes import WriteSchema, out_of_range, writable
+from mockserver.engine.urls import origin
 from mockserver.spec.index import Operation, SpecIndex
 
 log = logging.getLogger("clio_mock.api")
@@ -181,11 +182,7 @@ def _replayer(raw: bytes) -> Callable:
 
 
 def _base_url(scope: dict, headers: dict[str, str]) -> str:
-    host = headers.get("host")
-    if not host:
-        server = scope.get("server") or ("127.0.0.1", 80)
-        host = f"{server[0]}:{server[1]}"
-    return f"{scope.get('scheme', 'http')}://{host}{API_PREFIX}"
+    return origin(scope, headers.get("host") or "") + API_PREFIX
 
 
 async def _send(send: Callable, response: ApiResponse) -> None:
