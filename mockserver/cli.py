@@ -99,7 +99,9 @@ def serve(args: argparse.Namespace) -> int:
         flush=True,
     )
     run = {"host": settings.host, "port": settings.port, "log_level": settings.log_level, "access_log": False,
-           "log_config": uvicorn_log_config(settings.json_logs), "timeout_graceful_shutdown": 10}
+           "log_config": uvicorn_log_config(settings.json_logs), "timeout_graceful_shutdown": 10,
+           # uvloop + httptools when installed (uvicorn[standard]), else asyncio + h11
+           "loop": "auto", "http": "auto"}
     if settings.workers > 1:
         from mockserver.asgi import settings_to_env
 
