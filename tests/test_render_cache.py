@@ -111,3 +111,21 @@ def test_fragment_cache_is_bounded(max_entries, max_bytes):
     assert (1, 49) in cache.entries and (1, 0) not in cache.entries
     cache.clear()
     assert len(cache) == 0 and cache.bytes == 0
+
+
+def test_a_write_elsewhere_makes_pages_recheck(app):
+    """The generation fast path: after any write, fragments are checked against their records."""
+    serializer = app.state.engine.serializer
+    store, account = app.state.store, _firm(app)
+    plan = serializer.plan("Matter", "id,client{id,name}")
+    matters = list(account.table("Matter"))
+    first = orjson.dumps(serializer.render_page(account, matters, plan))
+    matter = next(m for m in matters if m.get("client"))
+    contact = account.table("Contact").get(matter["client"])
+    before = store.generation
+    with store.write():
+        app.state.engine.writer.update(account, app.state.index.models["Contact"], contact, {"first_name": "Zed", "last_name": "Q"})
+    assert store.generation > before
+    again = orjson.loads(orjson.dumps(serializer.render_page(account, matters, plan)))
+    assert first != orjson.dumps(again)
+    assert {m["client"]["name"] for m in again if m["client"] and m["client"]["id"] == contact["id"]} == {"Zed Q"}

@@ -85,6 +85,7 @@ class Engine:
         self.store = store
         self.writer = writer
         self.serializer = Serializer(index)
+        self.serializer.follow(store)
         self.sources = {op.operation_id: self._source(op) for op in index.operations}
         self.view_models = {op.model for op in index.operations if self.sources[op.operation_id].kind not in ("table", "singleton")}
         self.singletons = {op.model for op in index.operations if self.sources[op.operation_id].kind == "singleton"}

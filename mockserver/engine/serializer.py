@@ -84,8 +84,9 @@ def parse_fields(text: str) -> list[tuple[str, list[str] | None]]:
 class FragmentCache:
     """Rendered records as JSON bytes, bounded by entry count and by bytes.
 
-    Keys are ``(plan serial, record id)``; an entry is ``(record, version, deps, fragment)``
-    where ``deps`` names the records the rendering read, each with the version it saw. The
+    Keys are ``(plan serial, record id)``; an entry is ``(record, version, deps, fragment,
+    size, generation)`` where ``deps`` names the records the rendering read, each with the
+    version it saw, and ``generation`` is the store's when they were last seen current. The
     entry holds its record, so that object (and its ``id()``) cannot be recycled while cached.
     The oldest entries go first when a bound is reached.
     """
@@ -93,7 +94,7 @@ class FragmentCache:
     def __init__(self, max_entries: int = 20_000, max_bytes: int = 32 * 1024 * 1024) -> None:
         self.max_entries = max_entries
         self.max_bytes = max_bytes
-        self.entries: dict[tuple[int, Any], tuple[Record, Any, tuple, orjson.Fragment, int]] = {}
+        self.entries: dict[tuple[int, Any], tuple[Record, Any, tuple, orjson.Fragment, int, int | None]] = {}
         self.bytes = 0
 
     def __len__(self) -> int:
@@ -102,7 +103,8 @@ class FragmentCache:
     def get(self, key: tuple[int, Any]) -> tuple | None:
         return self.entries.get(key)
 
-    def put(self, key: tuple[int, Any], record: Record, version: Any, deps: tuple, body: bytes) -> orjson.Fragment:
+    def put(self, key: tuple[int, Any], record: Record, version: Any, deps: tuple, body: bytes,
+            generation: int | None = None) -> orjson.Fragment:
         """Keep ``body`` for ``key``, dropping the oldest entries beyond the bounds."""
         fragment = orjson.Fragment(body)
         size = len(body) + 64 * (len(deps) + 1)  # the bytes, and roughly what holds them
@@ -111,7 +113,7 @@ class FragmentCache:
             self.bytes -= old[4]
         if size > self.max_bytes:
             return fragment
-        self.entries[key] = (record, version, deps, fragment, size)
+        self.entries[key] = (record, version, deps, fragment, size, generation)
         self.bytes += size
         while len(self.entries) > self.max_entries or self.bytes > self.max_bytes:
             self.bytes -= self.entries.pop(next(iter(self.entries)))[4]
@@ -131,6 +133,7 @@ class Serializer:
 
     def __init__(self, index: SpecIndex, cache_size: int = 4096) -> None:
         self.fragments = FragmentCache()
+        self.store: Any = None  # see follow()
         self.models = index.models
         self.cache: OrderedDict[tuple[str, str | None], FieldPlan] = OrderedDict()
         self.cache_size = cache_size
@@ -245,28 +248,40 @@ class Serializer:
         scalars = plan.scalars
         if scalars is not None:  # id, etag...: building the dict is cheaper than any lookup
             return [{name: r.get(name) for name in scalars} for r in records]
+        # Read before anything else: a write that ends after this moment makes the next read
+        # check the records again.
+        generation = self.store.generation if self.store is not None else None
         table = account.tables.get(plan.model)
         rows = table.rows if table is not None else {}
         serial, entries, current = plan.serial, self.fragments.entries, self._current
         out: list[Any] = []
         for record in records:
-            record_id = record.get("id")
-            entry = entries.get((serial, record_id))
-            if (entry is not None and entry[0] is record and entry[1] == record.get("_version")
-                    and current(account, entry[2])):
-                out.append(entry[3])
-            else:
-                out.append(self._fresh(account, record, plan, rows.get(record_id) is record))
+            key = (serial, record.get("id"))
+            entry = entries.get(key)
+            if entry is not None and entry[0] is record and entry[1] == record.get("_version"):
+                if generation is not None and entry[5] == generation:  # nothing written since
+                    out.append(entry[3])
+                    continue
+                if current(account, entry[2]):
+                    entries[key] = (*entry[:5], generation)
+                    out.append(entry[3])
+                    continue
+            out.append(self._fresh(account, record, plan, rows.get(key[1]) is record, generation))
         return out
 
-    def _fresh(self, account: Account, record: Record, plan: FieldPlan, stored: bool) -> Any:
+    def follow(self, store: Any) -> None:
+        """Let pages skip re-checking what a fragment read while ``store.generation`` stays
+        the same (every change to records happens inside ``store.write()``)."""
+        self.store = store
+
+    def _fresh(self, account: Account, record: Record, plan: FieldPlan, stored: bool, generation: int | None) -> Any:
         deps: list[tuple[str, Any, Record | None, Any]] = []
         rendered = self.compiled(plan)(account, record, deps)
         version = record.get("_version")
         if not stored or version is None:  # a view or an embedded value: nothing to key it on
             return rendered
         unique = tuple({(d[0], d[1]): d for d in deps}.values())
-        return self.fragments.put((plan.serial, record.get("id")), record, version, unique, orjson.dumps(rendered))
+        return self.fragments.put((plan.serial, record.get("id")), record, version, unique, orjson.dumps(rendered), generation)
 
     @staticmethod
     def _current(account: Account, deps: tuple) -> bool:
