@@ -198,7 +198,8 @@ def serve(args: argparse.Namespace) -> int:
     )
     run = {"host": settings.host, "port": settings.port, "log_level": settings.log_level, "access_log": False,
            "log_config": uvicorn_log_config(settings.json_logs), "timeout_graceful_shutdown": 10,
-           **serving.uvicorn_options}
+           # uvloop + httptools when installed (uvicorn[standard]), else asyncio + h11
+           "loop": "auto", "http": "auto", **serving.uvicorn_options}
     if serving.proxy is not None:  # the proxy hands requests to this process's app, on uvicorn's loop
         from mockserver.serving.runner import run as run_with_proxy
 

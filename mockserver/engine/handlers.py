@@ -86,6 +86,7 @@ class Engine:
         self.store = store
         self.writer = writer
         self.serializer = Serializer(index)
+        self.serializer.follow(store)
         self.sources = {op.operation_id: self._source(op) for op in index.operations}
         self.view_models = {op.model for op in index.operations if self.sources[op.operation_id].kind not in ("table", "singleton")}
         self.singletons = {op.model for op in index.operations if self.sources[op.operation_id].kind == "singleton"}
@@ -250,7 +251,7 @@ class Engine:
             records = rows if rows is not None else scan()  # type: ignore[misc]
             start = integer_param("offset", offset) if offset is not None else _offset_from(token)
             page = page_by_offset(records, preds, order, limit, start)
-        data = self.serializer.render_many(account, page.records, plan)
+        data = self.serializer.render_page(account, page.records, plan)
         paging: dict[str, str] = {}
         if page.previous_token:
             paging["previous"] = _page_url(request, page.previous_token, page.previous_offset, start)
@@ -457,7 +458,7 @@ class Engine:
             headers["Last-Modified"] = _http_date(int(updated))
         if conditional and status == 200 and _not_modified(request.headers, etag, updated):
             return ApiResponse(304, None, headers)
-        return ApiResponse(status, {"data": self.serializer.render(account, record, plan)}, headers)
+        return ApiResponse(status, {"data": self.serializer.render_page(account, [record], plan)[0]}, headers)
 
 
 @lru_cache(maxsize=8192)
