@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from mockserver.clio.rules import DomainRules
 from mockserver.engine.records import (
     Clock,
+    embedded_id,
     set_reference,
     stamp,
 )
@@ -190,13 +191,13 @@ class Seeder:
         model = self.index.models.get(target)
         if model is None:
             return item
-        if "id" in item:
-            item["id"] = account.next_embedded_id(target)
-        if "etag" in item:  # quoted 32 hex digits, as Clio's; drawn, not hashed (a million of them at scale)
-            item["etag"] = f'"{rng.getrandbits(128):032x}"'
         for name, assoc in model.associations.items():
             if assoc.stored and not assoc.many:
                 item[name] = self._pick(account, assoc.target, rng)
+        if "id" in item:
+            item["id"] = embedded_id(account, target, item)  # after references: some ids are composite
+        if "etag" in item:  # quoted 32 hex digits, as Clio's; drawn, not hashed (a million of them at scale)
+            item["etag"] = f'"{rng.getrandbits(128):032x}"'
         return item
 
     def _generate_embedded(self, target: str, schema_name: str, faker: ValueFaker) -> dict:

@@ -13,14 +13,16 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 import jsonschema_rs
-import orjson
 from starlette.requests import Request
 
 from mockserver.engine.auth import Authenticator
 from mockserver.engine.bodies import coerce, read_body
 from mockserver.engine.errors import ClioError, bad_request, unprocessable
 from mockserver.engine.handlers import ApiRequest, ApiResponse, Engine, Principal
+from mockserver.engine.jsonenc import dumps
 from mockserver.engine.routing import Router
+from mockserver.engine.writes import WriteSchema, out_of_range, writable
+from mockserver.engine.urls import origin
 from mockserver.spec.index import Operation, SpecIndex
 
 log = logging.getLogger("clio_mock.api")
@@ -29,36 +31,38 @@ MAX_BODY = 10 * 1024 * 1024
 
 
 class RequestValidator:
-    """Compiled request-body validators, one per write operation, built on first use.
+    """Judges write bodies by the operation's request schema as Clio reads it
+    (:class:`~mockserver.engine.writes.WriteSchema`): compiled validators, one per write
+    operation, built on first use."""
 
-    ``relaxed(model)`` names ``data`` fields the spec marks required that a model rule
-    replaces (a Person may be given by first/last name instead of ``name``): the rule, not
-    the schema, then decides, with Clio's own message."""
-
-    def __init__(self, relaxed: Callable[[str], set[str]] | None = None) -> None:
+    def __init__(self, schemas: WriteSchema) -> None:
+        self.schemas = schemas
         self.compiled: dict[str, Any] = {}
-        self.relaxed = relaxed
 
-    def validate(self, op: Operation, body: Any) -> None:
-        if op.request_schema is None:
-            return
+    def validate(self, op: Operation, body: Any) -> Any:
+        """``body`` with its read-only and unknown fields dropped; 422 if it is invalid."""
+        schema = self.schemas.for_operation(op)
+        if schema is None:
+            return body
+        where = out_of_range(body, "body")
+        if where is not None:
+            raise _invalid(op, f"{where.removeprefix('body.')}: the value is out of range (integers must fit 64 bits, numbers must be finite)")
         validator = self.compiled.get(op.operation_id)
         if validator is None:
-            validator = jsonschema_rs.validator_for(self._schema(op), validate_formats=True)
+            validator = jsonschema_rs.validator_for(schema, validate_formats=True)
             self.compiled[op.operation_id] = validator
         error = next(iter(validator.iter_errors(body)), None)
         if error is not None:
             where = ".".join(str(p) for p in error.instance_path) or "body"
-            raise unprocessable(f"{where}: {error.message}", "ValidationError")
+            raise _invalid(op, f"{where}: {error.message}")
+        return writable(body, schema)[0]
 
-    def _schema(self, op: Operation) -> dict[str, Any]:
-        schema = op.request_schema or {}
-        drop = self.relaxed(op.model) if self.relaxed is not None else set()
-        data = schema.get("properties", {}).get("data")
-        if not drop or not isinstance(data, dict) or not set(data.get("required", ())) & drop:
-            return schema
-        data = {**data, "required": [r for r in data["required"] if r not in drop]}
-        return {**schema, "properties": {**schema["properties"], "data": data}}
+
+def _invalid(op: Operation, message: str) -> ClioError:
+    """A body Clio would refuse: 422, or 400 where the operation documents no 422 (copy)."""
+    if 422 not in op.responses and 400 in op.responses:
+        return bad_request(message, "ValidationError")
+    return unprocessable(message, "ValidationError")
 
 
 class ApiApp:
@@ -71,13 +75,12 @@ class ApiApp:
         authenticator: Authenticator,
         now: Callable[[], float],
         hooks: list[Callable[[Principal, Operation, dict[str, str]], dict[str, str] | None]] | None = None,
-        relaxed_required: Callable[[str], set[str]] | None = None,
     ) -> None:
         self.index = index
         self.router = Router(index.operations)
         self.engine = engine
         self.authenticator = authenticator
-        self.validator = RequestValidator(relaxed_required)
+        self.validator = RequestValidator(WriteSchema(index, engine.writer.replaced_required))
         self.now = now
         # Per-request hooks after authentication (rate limits, fault injection); each may
         # raise ClioError or return headers to add to the response.
@@ -145,8 +148,7 @@ class ApiApp:
                 raise unprocessable("body: the request needs a JSON body {\"data\": {...}}", "ValidationError")
             return {"data": {}}
         body = coerce(body, op.request_schema or {})
-        self.validator.validate(op, body)
-        return body
+        return self.validator.validate(op, body)
 
 
 async def _read(receive: Callable) -> bytes:
@@ -180,11 +182,7 @@ def _replayer(raw: bytes) -> Callable:
 
 
 def _base_url(scope: dict, headers: dict[str, str]) -> str:
-    host = headers.get("host")
-    if not host:
-        server = scope.get("server") or ("127.0.0.1", 80)
-        host = f"{server[0]}:{server[1]}"
-    return f"{scope.get('scheme', 'http')}://{host}{API_PREFIX}"
+    return origin(scope, headers.get("host") or "") + API_PREFIX
 
 
 async def _send(send: Callable, response: ApiResponse) -> None:
@@ -194,10 +192,11 @@ async def _send(send: Callable, response: ApiResponse) -> None:
     elif isinstance(body, bytes):
         payload = body
     else:
-        payload = orjson.dumps(body)
+        payload = dumps(body)  # never raises on a stored value orjson refuses (an integer past 64 bits)
     headers = [(b"content-length", str(len(payload)).encode())]
     if payload or response.status >= 400:
         headers.append((b"content-type", response.media_type.encode()))
-    headers += [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers.items()]
+    # "replace": a value outside latin-1 (built from input) must not fail the whole answer
+    headers += [(k.lower().encode("latin-1", "replace"), str(v).encode("latin-1", "replace")) for k, v in response.headers.items()]
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})

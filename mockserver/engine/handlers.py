@@ -86,6 +86,7 @@ class Engine:
         self.store = store
         self.writer = writer
         self.serializer = Serializer(index)
+        self.serializer.follow(store)
         self.sources = {op.operation_id: self._source(op) for op in index.operations}
         self.view_models = {op.model for op in index.operations if self.sources[op.operation_id].kind not in ("table", "singleton")}
         self.singletons = {op.model for op in index.operations if self.sources[op.operation_id].kind == "singleton"}
@@ -239,7 +240,7 @@ class Engine:
         plan = self.serializer.plan(render_model.name, request.arg("fields"))
         limit = parse_limit(op, request.arg("limit"))
         order = parse_order(op, request.arg("order"))
-        preds = build_filters(op, model, request.query)
+        preds = build_filters(op, model, request.query, account, self.writer.clock.now().date())
         scan, rows = self._rows(request, account)
         offset = request.arg("offset")
         token = request.arg("page_token")
@@ -250,7 +251,7 @@ class Engine:
             records = rows if rows is not None else scan()  # type: ignore[misc]
             start = integer_param("offset", offset) if offset is not None else _offset_from(token)
             page = page_by_offset(records, preds, order, limit, start)
-        data = self.serializer.render_many(account, page.records, plan)
+        data = self.serializer.render_page(account, page.records, plan)
         paging: dict[str, str] = {}
         if page.previous_token:
             paging["previous"] = _page_url(request, page.previous_token, page.previous_offset, start)
@@ -313,7 +314,7 @@ class Engine:
     def ids(self, request: ApiRequest, account: Account) -> ApiResponse:
         op = request.op
         model = self.index.models[self.sources[op.operation_id].model]
-        preds = build_filters(op, model, request.query)
+        preds = build_filters(op, model, request.query, account, self.writer.clock.now().date())
         limit = parse_limit(op, request.arg("limit"))
         scan, rows = self._rows(request, account)
         records = rows if rows is not None else scan()  # type: ignore[misc]
@@ -345,7 +346,7 @@ class Engine:
                     rows.append({**record, "type": name})
         plan = self.serializer.plan(op.model, request.arg("fields"))
         limit = parse_limit(op, request.arg("limit"))
-        page = page_by_offset(rows, build_filters(op, self.index.models[op.model], request.query), ("id", False), limit, _offset_from(request.arg("page_token")))
+        page = page_by_offset(rows, build_filters(op, self.index.models[op.model], request.query, account, self.writer.clock.now().date()), ("id", False), limit, _offset_from(request.arg("page_token")))
         paging = {"next": _page_url(request, page.next_token, page.next_offset, 0)} if page.next_token else {}
         return ApiResponse(200, {"data": self.serializer.render_many(account, page.records, plan), "meta": {"paging": paging}})
 
@@ -457,7 +458,7 @@ class Engine:
             headers["Last-Modified"] = _http_date(int(updated))
         if conditional and status == 200 and _not_modified(request.headers, etag, updated):
             return ApiResponse(304, None, headers)
-        return ApiResponse(status, {"data": self.serializer.render(account, record, plan)}, headers)
+        return ApiResponse(status, {"data": self.serializer.render_page(account, [record], plan)[0]}, headers)
 
 
 @lru_cache(maxsize=8192)
@@ -473,7 +474,7 @@ def _data(request: ApiRequest) -> dict[str, Any]:
 
 def _path_id(raw: str) -> int:
     """Path ids are integers; anything else names no record (404, as Clio's routes do)."""
-    if not raw.isdigit() or len(raw) > 19:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19:  # str.isdigit() accepts "²", int() does not
         raise not_found(f"Couldn't find a record with id {raw!r}")
     return int(raw)
 

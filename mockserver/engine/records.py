@@ -10,6 +10,7 @@ nested values by Rails' nested-attributes rules (``id`` updates, no ``id`` creat
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -19,6 +20,7 @@ from typing import Any
 
 from mockserver.engine.errors import not_found, unprocessable
 from mockserver.engine.store import Account, Record
+from mockserver.engine.writes import INT64
 from mockserver.spec.index import Model, SpecIndex
 
 
@@ -69,6 +71,9 @@ def set_reference(model: Model, record: Record, name: str, target_id: int | None
         record[f"{name}_id"] = target_id
 
 
+# A record's identity and version: never taken from data (stamp sets them).
+IDENTITY = frozenset({"id", "etag"})
+
 Rule = Callable[[Account, Model, Record, dict[str, Any], bool], None]
 
 
@@ -112,6 +117,14 @@ class RecordWriter:
         # after the data is applied, before the write is kept, with current_write() telling
         # the actor, the time and the record before; a ClioError rejects the write.
         self.rules: dict[str, list[Rule]] = {}
+        # Required request fields a documented rule replaces, per model: {field: reason}
+        # (the Person first/last-name rule replaces Contact ``name``). The request validator
+        # drops them from the schema's ``required``; the rule then judges the write.
+        self.replaced_required: dict[str, dict[str, str]] = {}
+
+    def replace_required(self, model: str, field: str, reason: str) -> None:
+        """Let a rule, not the request schema, decide whether ``field`` of ``model`` is required."""
+        self.replaced_required.setdefault(model, {})[field] = reason
 
     def create(self, account: Account, model: Model, data: dict[str, Any], preset: Record | None = None, actor: int | None = None) -> Record:
         """Insert a new record of ``model`` with ``data`` applied; nothing is stored on error.
@@ -161,14 +174,16 @@ class RecordWriter:
             elif key.endswith("_id") and _is_reference(model, key[:-3]):
                 # client_id=5 is the client association written as its scalar twin
                 self._association(account, model, record, key[:-3], {"id": value} if value is not None else None)
-            elif key in model.fields:
+            elif key in model.fields and key not in IDENTITY:
                 record[key] = self.fit(key, value, model.fields[key])
 
     def fit(self, name: str, value: Any, schema: dict[str, Any]) -> Any:
         """``value`` as the record's own schema types it. The request schemas are looser than
-        the records' (a date where the record has a date-time, a number for an integer field,
-        enums that differ): cast what can be cast, answer 422 for the rest, so what is stored
-        always reads back valid."""
+        the records' (a date where the record has a date-time, a number for an integer field):
+        cast what can be cast, answer 422 for what cannot be stored (a value out of range).
+        Enums are the request's business (the request validator judged the value): a value
+        is stored in the record's spelling where one matches but for case, else as sent
+        (a phone number named ``Mobile``, which the record's narrower enum does not list)."""
         if value is None:
             return None
         kind, fmt = schema.get("type"), schema.get("format")
@@ -179,9 +194,15 @@ class RecordWriter:
             if kind == "string" and fmt == "date" and isinstance(value, str):
                 return datetime.fromisoformat(value.replace("Z", "+00:00")).date().isoformat()
             if kind == "integer" and isinstance(value, (int, float, str)) and not isinstance(value, bool):
-                return int(round(float(value)))
+                number = value if isinstance(value, int) else int(round(float(value)))
+                if not INT64[0] <= number <= INT64[1]:
+                    raise ValueError(value)
+                return number
             if kind == "number" and isinstance(value, (int, float, str)) and not isinstance(value, bool):
-                return float(value)
+                real = float(value)
+                if not math.isfinite(real):
+                    raise ValueError(value)
+                return real
             if kind == "boolean" and not isinstance(value, bool):
                 if str(value).lower() in ("true", "1"):
                     return True
@@ -197,8 +218,6 @@ class RecordWriter:
             # A one-value enum names what the record is whatever was sent: a document's
             # parent may be given as a Matter or Folder, and is always stored as its Folder.
             return schema["enum"][0]
-        if schema.get("enum") and value not in schema["enum"]:
-            raise unprocessable(f"{name}: {value!r} is not one of {', '.join(map(str, schema['enum']))}")
         return value
 
     def _association(self, account: Account, model: Model, record: Record, key: str, value: Any) -> None:
@@ -210,6 +229,8 @@ class RecordWriter:
             record[key] = self._references(account, assoc.target, key, record.get(key) or [], value)
         elif assoc.many:
             record[key] = self._nested_many(account, target, assoc.target, record.get(key) or [], value)
+        elif value is None:
+            record[key] = None  # null clears an embedded value
         elif isinstance(value, dict):
             current = dict(record.get(key) or {})
             if target is not None:
@@ -245,22 +266,50 @@ class RecordWriter:
                 continue
             change = dict(change)
             destroy = change.pop("_destroy", False)
-            found = next((i for i in items if change.get("id") is not None and i.get("id") == change["id"]), None)
+            wanted = change.pop("id", None)
+            found = next((i for i in items if wanted is not None and same_id(i.get("id"), wanted)), None)
             if destroy:
                 items = [i for i in items if i is not found]
                 continue
-            if found is None:
-                found = {"id": account.next_embedded_id(name)}
-                items.append(found)
-                if target is not None:
-                    stamp(target, found, now, created=True)
-            change.pop("id", None)
+            created = found is None
+            if created:
+                found = {}
             if target is not None:
                 self.apply(account, target, found, change)
-                stamp(target, found, now, created=False)
             else:
                 found.update(change)
+            if created:
+                found["id"] = embedded_id(account, name, found)
+                items.append(found)
+            if target is not None:
+                stamp(target, found, now, created=created)
         return items
+
+
+# Embedded values whose ids Clio composes from a referenced record (BEHAVIOR.md 4.2: custom
+# field values are "text_line-1", "picklist-2": the custom field's type and a number).
+COMPOSITE_IDS = {"CustomFieldValue": ("custom_field", "CustomField", "field_type")}
+
+
+def embedded_id(account: Account, model: str, item: Record) -> int | str:
+    """A new id for an embedded value of ``model``: a number, or Clio's composite string."""
+    number = account.next_embedded_id(model)
+    composite = COMPOSITE_IDS.get(model)
+    if composite is None:
+        return number
+    key, target, field = composite
+    ref = item.get(key)
+    ref = ref.get("id") if isinstance(ref, dict) else ref
+    other = account.table(target).get(ref) if isinstance(ref, int) else None
+    return f"{(other or {}).get(field) or 'text_line'}-{number}"
+
+
+def same_id(stored: Any, given: Any) -> bool:
+    """Whether a nested-attributes ``id`` names a stored value: equal, equal as text, or the
+    number of a composite id (``5`` for ``"text_line-5"``, as the request schema types it)."""
+    if stored == given or str(stored) == str(given):
+        return True
+    return isinstance(stored, str) and "-" in stored and stored.rsplit("-", 1)[1] == str(given)
 
 
 def _is_reference(model: Model, name: str) -> bool:

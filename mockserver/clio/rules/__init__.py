@@ -16,7 +16,7 @@ refusal) and ``link`` (a write that changes another record: a matter's client be
 
 The area modules (:mod:`.contacts`, :mod:`.matters`, ...) declare the rules; :class:`DomainRules`
 registers them into the generic writer's hook (``RecordWriter.rules``), gives the request
-validator the required fields a rule replaces (:meth:`DomainRules.relaxed_required`), and runs
+validator the required fields a rule replaces (:meth:`DomainRules.install` calls `RecordWriter.replace_required`), and runs
 them over a seeded firm (:meth:`DomainRules.settle`). The engine never imports this package.
 """
 
@@ -238,8 +238,11 @@ class DomainRules:
 
     def install(self, writer: RecordWriter) -> None:
         """Register the rules into the writer's hook, one callable per model, first in line."""
-        for model_name in self.rules:
+        for model_name, rules in self.rules.items():
             writer.rules.setdefault(model_name, []).insert(0, self._hook(model_name))
+            for rule in rules:
+                for name in rule.relaxes:  # the rule, not the request schema, decides
+                    writer.replace_required(model_name, name, rule.source)
 
     def _hook(self, model_name: str) -> Callable[[Account, Model, Record, dict[str, Any], bool], None]:
         def run(account: Account, model: Model, record: Record, data: dict[str, Any], created: bool) -> None:
@@ -253,10 +256,6 @@ class DomainRules:
         for rule in self.rules.get(change.model.name, ()):
             if rule.on == "write" or (rule.on == "create") == change.created:
                 rule.apply(change)
-
-    def relaxed_required(self, model: str) -> set[str]:
-        """Request fields the spec marks required that a rule replaces (a Person's ``name``)."""
-        return {name for rule in self.rules.get(model, ()) for name in rule.relaxes}
 
     # ------------------------------------------------------------------ seeding
 
