@@ -122,7 +122,7 @@ class VersionRules:
 
     def _current(self, request: ApiRequest, account: Account) -> dict[str, Any]:
         raw = request.path_params.get("id")
-        if request.op.action != "update" or raw is None or not raw.isdigit():
+        if request.op.action != "update" or raw is None or not (raw.isascii() and raw.isdigit()) or len(raw) > 19:
             return {}
         return account.table(request.op.model).get(int(raw)) or {}
 
