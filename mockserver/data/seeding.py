@@ -234,7 +234,48 @@ def shape(account: Account, faker: ValueFaker, rng: random.Random) -> set[int]:
         else:  # hourly work, now and then a flat fee
             activity["flat_rate"] = rng.random() < 0.1
         activity["non_billable"] = rng.random() < 0.1
+    _custom_field_values(account, rng)
     return _billing(account, rng)
+
+
+def _custom_field_values(account: Account, rng: random.Random) -> None:
+    """A custom field value is for a field of its record's kind, with a value of the field's
+    type (a number for ``numeric``, a date for ``date``...), and its id names that type."""
+    fields: dict[str, list[Record]] = {}
+    for field in _rows(account.tables, "CustomField"):
+        fields.setdefault(field.get("parent_type") or "", []).append(field)
+    for model in ("Matter", "Contact"):
+        choices = fields.get(model)
+        for record in _rows(account.tables, model):
+            values = record.get("custom_field_values")
+            if not values:
+                continue
+            if not choices:
+                record["custom_field_values"] = []
+                continue
+            for value in values:
+                field = choices[rng.randrange(len(choices))]
+                kind = field.get("field_type") or "text_line"
+                value["custom_field"] = field["id"]
+                value["value"] = _field_value(kind, value.get("value"), rng)
+                if isinstance(value.get("id"), str) and "-" in value["id"]:
+                    value["id"] = f"{kind}-{value['id'].rsplit('-', 1)[1]}"
+
+
+def _field_value(kind: str, text: Any, rng: random.Random) -> Any:
+    if kind in ("numeric", "currency"):
+        return f"{rng.randint(1, 250_000) / 100:.2f}"
+    if kind == "date":
+        return f"{rng.randint(2019, 2025)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+    if kind == "time":
+        return f"{rng.randint(8, 17):02d}:{rng.choice(('00', '15', '30', '45'))}"
+    if kind == "checkbox":
+        return "true" if rng.random() < 0.5 else "false"  # the value is a string in Clio's schema
+    if kind == "email":
+        return f"records{rng.randint(1, 999)}@example.com"
+    if kind == "url":
+        return f"https://example.com/case/{rng.randint(1, 99_999)}"
+    return text
 
 
 def _rows(tables: dict[str, Table], model: str) -> list[Record]:
