@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from mockserver.clio.rules import Firm
 from mockserver.clio.rules.bills import OPEN_STATES, refresh_bill
-from mockserver.engine.errors import ClioError, unprocessable
+from mockserver.engine.errors import ClioError
 from mockserver.engine.store import Account, Record
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ class Deletes:
             self.engine._check_if_match(request, bill)
             state = bill.get("state")
             if float(bill.get("paid") or 0.0) > 0.005:
-                raise unprocessable("A bill with payments recorded cannot be deleted or voided")
+                raise _refused("A bill with payments recorded cannot be deleted or voided")
             if state in OPEN_STATES:
                 firm = Firm(account, self.index)
                 now = self.engine.writer.clock.now()
@@ -65,7 +65,7 @@ class Deletes:
                 store.touch(account.id, "Bill", bill["id"])
                 event = "updated"
             else:
-                raise unprocessable(f"A bill that is {state} cannot be deleted")
+                raise _refused(f"A bill that is {state} cannot be deleted")
         store.notify(event, account.id, "Bill", bill, before)
         return ApiResponse(request.op.success_status)
 
@@ -78,7 +78,7 @@ class Deletes:
             firm = Firm(account, self.index)
             bill = firm.get("Bill", line.get("bill"))
             if bill is not None and bill.get("state") not in OPEN_STATES:
-                raise unprocessable(f"The line item's bill is {bill.get('state')} and can no longer be edited")
+                raise _refused(f"The line item's bill is {bill.get('state')} and can no longer be edited")
             account.table("LineItem").delete(line["id"])
             now = self.engine.writer.clock.now()
             activity = firm.get("Activity", line.get("activity"))
@@ -98,3 +98,8 @@ class Deletes:
         if record.get("locked"):
             raise ClioError(400, "DeleteFailed", "Delete failed: This item contains locked items and cannot be deleted.")
         return self.engine.destroy(request, account)
+
+
+def _refused(message: str) -> ClioError:
+    """A delete Clio does not allow: 403, the one refusal these operations document."""
+    return ClioError(403, "ForbiddenError", message)

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mockserver.engine.errors import not_found
 from mockserver.engine.records import set_reference, stamp
 from mockserver.engine.store import Account, MemoryStore, Record
 
@@ -75,10 +74,8 @@ class DocumentUploads:
         root = request.base_url.rsplit("/api/v4", 1)[0]
         actor = request.principal.user_id
         with self.store.write():
-            if parent.get("type") == "Document":  # a new version of an existing document
-                document = account.table("Document").get(parent.get("id"))
-                if document is None:
-                    raise not_found(f"Document with id {parent.get('id')} was not found")
+            document = account.table("Document").get(parent.get("id")) if parent.get("type") == "Document" else None
+            if document is not None:  # a new version of an existing document
                 self._new_version(account, document, data, root, actor)
                 stamp(models["Document"], document, self.engine.writer.clock.now(), created=False)
                 self.store.touch(account.id, "Document", document["id"])
@@ -97,8 +94,8 @@ class DocumentUploads:
         kind = parent.get("type")
         if kind in ("Matter", "Contact"):
             owner = account.table(kind).get(parent.get("id"))
-            if owner is None:
-                raise not_found(f"{kind} with id {parent.get('id')} was not found")
+            if owner is None:  # (an id that names no record is read as a folder's, as before)
+                return preset
             preset[kind.lower()] = owner["id"]
             folder = account.table("Folder").get(owner.get("folder"))
             data["parent"] = {"id": folder["id"] if folder else owner["id"]}
