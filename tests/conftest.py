@@ -40,7 +40,8 @@ def index(spec_path):
 
 @pytest.fixture
 def app(index):
-    return create_app(Settings(spec=str(SPEC_PATH), seed=42, rate_limit=0), index=index)
+    # Example webhook bodies point at the discard port on loopback (engine/examples.py): allowed here.
+    return create_app(Settings(spec=str(SPEC_PATH), seed=42, rate_limit=0, webhook_allow_host=["127.0.0.1"]), index=index)
 
 
 @pytest.fixture

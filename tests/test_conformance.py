@@ -12,8 +12,9 @@ from mockserver.spec.allowances import response_schema_for, without_nulls
 from mockserver.spec.index import parent_links
 
 
-def _path(index, account, engine, op):
-    """Fill path parameters with ids of records that exist for this operation."""
+def _path(index, account, engine, op, skip: int = 0):
+    """Fill path parameters with ids of records that exist for this operation (the newest one,
+    or the one ``skip`` places before it)."""
     source = engine.sources[op.operation_id]
     values = {}
     for link in parent_links(index, op):
@@ -28,8 +29,8 @@ def _path(index, account, engine, op):
         rows = list(account.table(owner))
         if source.link is not None and owner == source.model:
             rows = [r for r in rows if r.get(source.link.key) == values.get(source.link.param)]
-        assert rows, f"no {owner} records to call {op.operation_id} with"
-        values["id"] = rows[-1]["id"]
+        assert len(rows) > skip, f"no {owner} records to call {op.operation_id} with"
+        values["id"] = rows[-1 - skip]["id"]
     path = op.path
     for name, value in values.items():
         path = path.replace("{" + name + "}", str(value))
@@ -52,6 +53,12 @@ def test_every_operation_conforms(app, index, client):
         url = _path(index, account, state.engine, op)
         body = builder.body(op, account)
         response = client.request(op.method, url, json=body, follow_redirects=False)
+        for skip in range(1, 6):
+            # Clio refuses some deletes (a bill with payments, a locked document: BEHAVIOR.md
+            # 12.3); the operation conforms when a record Clio lets go is deleted.
+            if op.action != "destroy" or response.status_code not in (400, 409, 422):
+                break
+            response = client.request(op.method, _path(index, account, state.engine, op, skip), follow_redirects=False)
         expected = response_schema_for(op, response.status_code)
         if response.status_code != op.success_status:
             failures.append(f"{op.method} {op.path}: status {response.status_code} (want {op.success_status}): {response.text[:300]}")
