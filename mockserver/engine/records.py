@@ -204,7 +204,8 @@ class RecordWriter:
         if assoc.stored and not assoc.many:
             set_reference(model, record, key, self._reference(account, assoc.target, key, value))
         elif assoc.stored:
-            record[key] = self._references(account, assoc.target, key, record.get(key) or [], value)
+            created = self._nested_creates(account, model, record, assoc.target, value)
+            record[key] = self._references(account, assoc.target, key, record.get(key) or [], value) + created
         elif assoc.many:
             record[key] = self._nested_many(account, target, assoc.target, record.get(key) or [], value)
         elif value is None:
@@ -213,6 +214,8 @@ class RecordWriter:
             current = dict(record.get(key) or {})
             if target is not None:
                 self.apply(account, target, current, value)
+                if "id" in value and "id" in target.fields:
+                    current["id"] = value["id"]  # an embedded reference ({"id", "type"}) names its record
             else:
                 current.update(value)
             record[key] = current
@@ -224,6 +227,23 @@ class RecordWriter:
         if not isinstance(ref, int) or account.table(target).get(ref) is None:
             raise not_found(f"{key} with id {ref} was not found")
         return ref
+
+    def _nested_creates(self, account: Account, model: Model, record: Record, target: str, value: Any) -> list[int]:
+        """Rails nested attributes on a to-many of stored records: an item without ``id``
+        creates a record of the target (a matter's relationship), pointing back at ``record``."""
+        target_model = self.models.get(target)
+        if target_model is None or not isinstance(value, list):
+            return []
+        back = next((n for n, a in target_model.associations.items() if a.target == model.name and a.stored and not a.many), None)
+        made = []
+        for item in value:
+            if isinstance(item, dict) and item.get("id") is None and not item.get("_destroy") and any(k != "_destroy" for k in item):
+                data = {k: v for k, v in item.items() if k != "id"}
+                preset: Record = {}
+                if back is not None and "id" in record:
+                    set_reference(target_model, preset, back, record["id"])
+                made.append(self.create(account, target_model, data, preset)["id"])
+        return made
 
     def _references(self, account: Account, target: str, key: str, current: list[int], value: Any) -> list[int]:
         ids = list(current)
