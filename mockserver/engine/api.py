@@ -13,15 +13,16 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 import jsonschema_rs
-import orjson
 from starlette.requests import Request
 
 from mockserver.engine.auth import Authenticator
 from mockserver.engine.bodies import coerce, read_body
 from mockserver.engine.errors import ClioError, bad_request, unprocessable
 from mockserver.engine.handlers import ApiRequest, ApiResponse, Engine, Principal
+from mockserver.engine.jsonenc import dumps
 from mockserver.engine.routing import Router
 from mockserver.engine.writes import WriteSchema, out_of_range, writable
+from mockserver.engine.urls import origin
 from mockserver.spec.index import Operation, SpecIndex
 
 log = logging.getLogger("clio_mock.api")
@@ -91,7 +92,7 @@ class ApiApp:
         extra: dict[str, str] = {}
         try:
             version = self._version(headers)
-            response = await self._serve(scope, receive, headers, extra)
+            response = await self._serve(scope, receive, headers, extra, version)
         except ClioError as exc:
             response = ApiResponse(exc.status, exc.body(), exc.headers)
         except Exception:  # a bug must still answer in Clio's shape, and be visible in the log
@@ -110,7 +111,7 @@ class ApiApp:
             raise ClioError(410, "Gone", f"API version {requested!r} is invalid or no longer supported")
         return requested.strip()
 
-    async def _serve(self, scope: dict, receive: Callable, headers: dict[str, str], extra: dict[str, str]) -> ApiResponse:
+    async def _serve(self, scope: dict, receive: Callable, headers: dict[str, str], extra: dict[str, str], version: str = "") -> ApiResponse:
         """Route, authenticate, run the hooks, decode the body, call the engine. Headers the
         hooks give (rate limits) land in ``extra`` so error answers carry them too."""
         method = scope["method"]
@@ -127,7 +128,7 @@ class ApiApp:
         except ValueError:
             raise bad_request("The query string is malformed", "InvalidParameter") from None
         data = await self._body(scope, receive, headers, op) if op.request_schema is not None else None
-        request = ApiRequest(op, principal, {k: unquote(v) for k, v in path_params.items()}, query, headers, data, _base_url(scope, headers), path)
+        request = ApiRequest(op, principal, {k: unquote(v) for k, v in path_params.items()}, query, headers, data, _base_url(scope, headers), path, version)
         return self.engine.handle(request)
 
     async def _body(self, scope: dict, receive: Callable, headers: dict[str, str], op: Operation) -> Any:
@@ -181,11 +182,7 @@ def _replayer(raw: bytes) -> Callable:
 
 
 def _base_url(scope: dict, headers: dict[str, str]) -> str:
-    host = headers.get("host")
-    if not host:
-        server = scope.get("server") or ("127.0.0.1", 80)
-        host = f"{server[0]}:{server[1]}"
-    return f"{scope.get('scheme', 'http')}://{host}{API_PREFIX}"
+    return origin(scope, headers.get("host") or "") + API_PREFIX
 
 
 async def _send(send: Callable, response: ApiResponse) -> None:
@@ -195,10 +192,11 @@ async def _send(send: Callable, response: ApiResponse) -> None:
     elif isinstance(body, bytes):
         payload = body
     else:
-        payload = orjson.dumps(body)
+        payload = dumps(body)  # never raises on a stored value orjson refuses (an integer past 64 bits)
     headers = [(b"content-length", str(len(payload)).encode())]
     if payload or response.status >= 400:
         headers.append((b"content-type", response.media_type.encode()))
-    headers += [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers.items()]
+    # "replace": a value outside latin-1 (built from input) must not fail the whole answer
+    headers += [(k.lower().encode("latin-1", "replace"), str(v).encode("latin-1", "replace")) for k, v in response.headers.items()]
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
@@ -62,16 +64,6 @@ def stamp(model: Model, record: Record, now: datetime, created: bool) -> None:
         record["etag"] = make_etag(model.name, record["id"], record["_version"])
 
 
-def assign_number(model: Model, record: Record) -> None:
-    """Records Clio numbers itself (matters) get ``number`` and ``display_number`` on create:
-    ``00042-Smith``, from the description's first word."""
-    if not {"number", "display_number"} <= model.fields.keys() or record.get("display_number"):
-        return
-    record.setdefault("number", record["id"] % 100_000)
-    words = re.findall(r"[A-Za-z]+", str(record.get("description") or ""))
-    record["display_number"] = f"{record['number']:05d}-{words[0] if words else model.name}"
-
-
 def set_reference(model: Model, record: Record, name: str, target_id: int | None) -> None:
     """Point association ``name`` at a record, keeping Clio's scalar twin (``client_id``) in step."""
     record[name] = target_id
@@ -85,6 +77,34 @@ IDENTITY = frozenset({"id", "etag"})
 Rule = Callable[[Account, Model, Record, dict[str, Any], bool], None]
 
 
+@dataclass(frozen=True)
+class Write:
+    """What a model rule may need beyond the record and the request data: who writes (the
+    token's user, for owner defaults), when (the mock clock), and the record as it was."""
+
+    actor: int | None = None  # a User id, or None (a write with no user: seeding, a bare control call)
+    now: datetime | None = None
+    before: Record | None = None  # the stored record before an update; None on create
+
+
+_WRITE: ContextVar[Write] = ContextVar("clio_mock_write", default=Write())
+
+
+def current_write() -> Write:
+    """The write being applied (set by :class:`RecordWriter` around its model rules)."""
+    return _WRITE.get()
+
+
+@contextmanager
+def writing(write: Write) -> Iterator[None]:
+    """Run model rules with ``write`` as the current write (the seeder uses it too)."""
+    token = _WRITE.set(write)
+    try:
+        yield
+    finally:
+        _WRITE.reset(token)
+
+
 class RecordWriter:
     """Applies request data to records of one account."""
 
@@ -92,9 +112,10 @@ class RecordWriter:
         self.index = index
         self.models = index.models
         self.clock = clock
-        # Model rules Clio documents beyond the schema (webhook URLs, expiry...): called as
-        # rule(account, model, record, data, created) after the data is applied, before the
-        # write is kept; a ClioError rejects the write.
+        # Model rules Clio documents beyond the schema (webhook URLs, expiry, the domain rules
+        # of mockserver.clio.rules): called as rule(account, model, record, data, created)
+        # after the data is applied, before the write is kept, with current_write() telling
+        # the actor, the time and the record before; a ClioError rejects the write.
         self.rules: dict[str, list[Rule]] = {}
         # Required request fields a documented rule replaces, per model: {field: reason}
         # (the Person first/last-name rule replaces Contact ``name``). The request validator
@@ -105,36 +126,38 @@ class RecordWriter:
         """Let a rule, not the request schema, decide whether ``field`` of ``model`` is required."""
         self.replaced_required.setdefault(model, {})[field] = reason
 
-    def create(self, account: Account, model: Model, data: dict[str, Any], preset: Record | None = None) -> Record:
+    def create(self, account: Account, model: Model, data: dict[str, Any], preset: Record | None = None, actor: int | None = None) -> Record:
         """Insert a new record of ``model`` with ``data`` applied; nothing is stored on error.
 
-        ``preset`` holds values set before the data (a parent link, a copied record).
+        ``preset`` holds values set before the data (a parent link, a copied record); ``actor``
+        is the user the write acts as (the token's user), for the rules' owner defaults.
         Callers tell the store's listeners (``store.notify``) once the record is in.
         """
         record: Record = {k: v for k, v in (preset or {}).items() if k != "id"}
         table = account.table(model.name)
         table.insert(record)
         try:
-            self.fill(account, model, record, data)
+            self.fill(account, model, record, data, actor)
         except Exception:
             table.delete(record["id"])
             raise
         stamp(model, record, self.clock.now(), created=True)
         return record
 
-    def fill(self, account: Account, model: Model, record: Record, data: dict[str, Any]) -> None:
-        """Give a new, already inserted record its data, server-set fields and model rules
-        (scenarios reserve ids first so records can refer to ones declared later)."""
+    def fill(self, account: Account, model: Model, record: Record, data: dict[str, Any], actor: int | None = None) -> None:
+        """Give a new, already inserted record its data and model rules (scenarios reserve
+        ids first so records can refer to ones declared later)."""
         self.apply(account, model, record, data)
-        assign_number(model, record)
-        self._rules(account, model, record, data, True)
+        with writing(Write(actor, self.clock.now(), None)):
+            self._rules(account, model, record, data, True)
 
-    def update(self, account: Account, model: Model, record: Record, data: dict[str, Any]) -> Record:
+    def update(self, account: Account, model: Model, record: Record, data: dict[str, Any], actor: int | None = None) -> Record:
         """Merge ``data`` into ``record`` (PATCH); all or nothing. Returns the record as it was."""
         before = dict(record)
         draft = dict(record)
         self.apply(account, model, draft, data)
-        self._rules(account, model, draft, data, False)
+        with writing(Write(actor, self.clock.now(), before)):
+            self._rules(account, model, draft, data, False)
         stamp(model, draft, self.clock.now(), created=False)
         record.clear()
         record.update(draft)  # in place: references to the dict stay valid
@@ -153,7 +176,6 @@ class RecordWriter:
                 self._association(account, model, record, key[:-3], {"id": value} if value is not None else None)
             elif key in model.fields and key not in IDENTITY:
                 record[key] = self.fit(key, value, model.fields[key])
-        _person_names(model, record, data)
 
     def fit(self, name: str, value: Any, schema: dict[str, Any]) -> Any:
         """``value`` as the record's own schema types it. The request schemas are looser than
@@ -324,19 +346,3 @@ def fit_enum(value: Any, schema: dict[str, Any]) -> Any:
             if isinstance(option, str) and option.lower().replace(" ", "_") == lowered:
                 return option
     return value
-
-
-def _person_names(model: Model, record: Record, data: dict[str, Any]) -> None:
-    """Keep ``name`` and first/last names coherent for people, as Clio does for contacts."""
-    fields = model.fields
-    if not {"name", "first_name", "last_name"} <= fields.keys():
-        return
-    if record.get("type", "Person") != "Person":
-        return
-    if "first_name" in data or "last_name" in data:
-        record["name"] = " ".join(p for p in (record.get("first_name"), record.get("last_name")) if p)
-    elif "name" in data and isinstance(data["name"], str):
-        first, _, last = data["name"].strip().partition(" ")
-        record["first_name"], record["last_name"] = first, last
-    if not (record.get("first_name") or record.get("last_name")) and "type" in fields:
-        raise unprocessable("At least one of first name or last name must be provided")
