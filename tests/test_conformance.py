@@ -5,14 +5,22 @@ from __future__ import annotations
 
 import jsonschema_rs
 import pytest
-from conftest import operation_url
+from conftest import SPEC_PATH, operation_url
 
+from mockserver.app import create_app
+from mockserver.config import Settings
 from mockserver.engine.examples import ExampleBuilder
 from mockserver.engine.handlers import _path_id  # noqa: F401  (import check: engine loads)
 from mockserver.spec.allowances import response_schema_for, without_nulls
 
 
 _path = operation_url
+
+
+@pytest.fixture
+def app(index):
+    """The default app, with loopback webhook receivers allowed (the examples' webhook URL)."""
+    return create_app(Settings(spec=str(SPEC_PATH), seed=42, rate_limit=0, webhook_allow_host=["127.0.0.1"]), index=index)
 
 
 ORDER = {"create": 0, "index": 1, "show": 2, "who_am_i": 2, "update": 3, "destroy": 9}
