@@ -180,3 +180,33 @@ def test_every_write_field_is_stored_or_explained(app, index, client):
     stored, explained, dropped = roundtrip(app, index, client)
     assert dropped == [], f"{len(dropped)} fields dropped:\n" + "\n".join(dropped)
     assert len(stored) > 500
+
+
+def test_nested_attributes_create_stored_records(app, client):
+    account = app.state.store.accounts[1]
+    contact_id = account.table("Contact").ids[0]
+    before = len(account.table("Relationship").ids)
+    r = client.patch("/api/v4/matters/2.json", json={"data": {"relationships": [{"description": "Expert witness", "contact": {"id": contact_id}}]}},
+                     params={"fields": "relationships{id,description,contact}"})
+    assert r.status_code == 200, r.text
+    made = [x for x in r.json()["data"]["relationships"] if x["description"] == "Expert witness"]
+    assert made and made[0]["contact"]["id"] == contact_id
+    assert len(account.table("Relationship").ids) == before + 1
+
+
+def test_a_failed_update_leaves_no_nested_record_behind(app, client):
+    account = app.state.store.accounts[1]
+    before = len(account.table("Relationship").ids)
+    r = client.patch("/api/v4/matters/2.json", json={"data": {"relationships": [{"description": "Orphan", "contact": {"id": account.table("Contact").ids[0]}}],
+                                                              "client": {"id": 999_999}}})
+    assert r.status_code == 404
+    assert len(account.table("Relationship").ids) == before
+
+
+def test_a_failed_create_leaves_no_nested_record_behind(app, client):
+    account = app.state.store.accounts[1]
+    before = len(account.table("Relationship").ids)
+    r = client.post("/api/v4/matters.json", json={"data": {"description": "x", "relationships": [{"description": "Orphan", "contact": {"id": account.table("Contact").ids[0]}}],
+                                                           "client": {"id": 999_999}}})
+    assert r.status_code == 404
+    assert len(account.table("Relationship").ids) == before

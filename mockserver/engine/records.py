@@ -121,6 +121,7 @@ class RecordWriter:
         # (the Person first/last-name rule replaces Contact ``name``). The request validator
         # drops them from the schema's ``required``; the rule then judges the write.
         self.replaced_required: dict[str, dict[str, str]] = {}
+        self._made: list[list[tuple[str, int]]] = []  # per update in progress (writes hold the store's lock)
 
     def replace_required(self, model: str, field: str, reason: str) -> None:
         """Let a rule, not the request schema, decide whether ``field`` of ``model`` is required."""
@@ -136,11 +137,17 @@ class RecordWriter:
         record: Record = {k: v for k, v in (preset or {}).items() if k != "id"}
         table = account.table(model.name)
         table.insert(record)
+        made: list[tuple[str, int]] = []  # records nested attributes create: undone on failure
+        self._made.append(made)
         try:
             self.fill(account, model, record, data, actor)
         except Exception:
+            for name, made_id in reversed(made):
+                account.table(name).delete(made_id)
             table.delete(record["id"])
             raise
+        finally:
+            self._made.pop()
         stamp(model, record, self.clock.now(), created=True)
         return record
 
@@ -155,9 +162,18 @@ class RecordWriter:
         """Merge ``data`` into ``record`` (PATCH); all or nothing. Returns the record as it was."""
         before = dict(record)
         draft = dict(record)
-        self.apply(account, model, draft, data)
-        with writing(Write(actor, self.clock.now(), before)):
-            self._rules(account, model, draft, data, False)
+        made: list[tuple[str, int]] = []  # records nested attributes create: undone on failure
+        self._made.append(made)
+        try:
+            self.apply(account, model, draft, data)
+            with writing(Write(actor, self.clock.now(), before)):
+                self._rules(account, model, draft, data, False)
+        except Exception:
+            for name, made_id in reversed(made):
+                account.table(name).delete(made_id)
+            raise
+        finally:
+            self._made.pop()
         stamp(model, draft, self.clock.now(), created=False)
         record.clear()
         record.update(draft)  # in place: references to the dict stay valid
@@ -264,7 +280,11 @@ class RecordWriter:
                 preset: Record = {}
                 if back is not None and "id" in record:
                     set_reference(target_model, preset, back, record["id"])
-                made.append(self.create(account, target_model, data, preset)["id"])
+                outer = self._made[-1] if self._made else None
+                child = self.create(account, target_model, data, preset)
+                made.append(child["id"])
+                if outer is not None:
+                    outer.append((target, child["id"]))
         return made
 
     def _references(self, account: Account, target: str, key: str, current: list[int], value: Any) -> list[int]:
