@@ -50,6 +50,32 @@ def client(app):
         yield c
 
 
+def operation_url(index, account, engine, op, skip: int = 0) -> str:
+    """``op``'s URL with its path parameters filled with ids of records that exist (the newest
+    record, or the one ``skip`` places before it)."""
+    from mockserver.spec.index import parent_links
+
+    source = engine.sources[op.operation_id]
+    values = {}
+    for link in parent_links(index, op):
+        candidates = account.table(link.parent).ids
+        if source.kind == "table" and source.link is not None:
+            child_parents = [r.get(link.key) for r in account.table(source.model)]
+            candidates = [i for i in candidates if i in child_parents] or candidates
+        values[link.param] = candidates[0]
+    if "id" in op.path_params and "id" not in values:
+        owner = engine.owners.get(op.operation_id) or source.model
+        rows = list(account.table(owner))
+        if source.link is not None and owner == source.model:
+            rows = [r for r in rows if r.get(source.link.key) == values.get(source.link.param)]
+        assert len(rows) > skip, f"no {owner} records to call {op.operation_id} with"
+        values["id"] = rows[-1 - skip]["id"]
+    path = op.path
+    for name, value in values.items():
+        path = path.replace("{" + name + "}", str(value))
+    return "/api/v4" + path
+
+
 def free_port() -> int:
     """A free loopback port for a server subprocess."""
     import socket
