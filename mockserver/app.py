@@ -173,7 +173,7 @@ def build_state(settings: Settings, index: SpecIndex | None = None) -> MockState
 def create_app(settings: Settings | None = None, index: SpecIndex | None = None) -> ClioMock:
     """A ready ASGI app serving Clio's API from the spec in ``settings``."""
     state = build_state(settings or Settings(), index)
-    api = ApiApp(state.index, state.engine, state.oauth, state.clock.time, [state.api_checks])
+    api = ApiApp(state.index, state.engine, state.oauth, state.clock.time, [state.api_checks], public_url=state.settings.public_url)
     return ClioMock(state, api, _service_routes(state))
 
 

@@ -99,7 +99,11 @@ def serve(args: argparse.Namespace) -> int:
         flush=True,
     )
     run = {"host": settings.host, "port": settings.port, "log_level": settings.log_level, "access_log": False,
-           "log_config": uvicorn_log_config(settings.json_logs), "timeout_graceful_shutdown": 10}
+           "log_config": uvicorn_log_config(settings.json_logs), "timeout_graceful_shutdown": 10,
+           # Slow or idle clients must not hold connections forever (issue 14.9): idle keep-alive
+           # closes, concurrency is capped (503 past it), a request head is at most 64 KB.
+           "timeout_keep_alive": settings.timeout_keep_alive, "limit_concurrency": settings.limit_concurrency or None,
+           "h11_max_incomplete_event_size": 64 * 1024}
     if settings.workers > 1:
         from mockserver.asgi import settings_to_env
 

@@ -57,6 +57,7 @@ class ApiApp:
         authenticator: Authenticator,
         now: Callable[[], float],
         hooks: list[Callable[[Principal, Operation, dict[str, str]], dict[str, str] | None]] | None = None,
+        public_url: str | None = None,
     ) -> None:
         self.index = index
         self.router = Router(index.operations)
@@ -67,6 +68,8 @@ class ApiApp:
         # Per-request hooks after authentication (rate limits, fault injection); each may
         # raise ClioError or return headers to add to the response.
         self.hooks = hooks or []
+        # A configured public base URL wins over the Host header for links (paging, redirects).
+        self.public_url = public_url.rstrip("/") + API_PREFIX if public_url else None
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
@@ -110,7 +113,7 @@ class ApiApp:
         except ValueError:
             raise bad_request("The query string is malformed", "InvalidParameter") from None
         data = await self._body(scope, receive, headers, op) if op.request_schema is not None else None
-        request = ApiRequest(op, principal, {k: unquote(v) for k, v in path_params.items()}, query, headers, data, _base_url(scope, headers), path)
+        request = ApiRequest(op, principal, {k: unquote(v) for k, v in path_params.items()}, query, headers, data, self.public_url or base_url(scope, headers), path)
         return self.engine.handle(request)
 
     async def _body(self, scope: dict, receive: Callable, headers: dict[str, str], op: Operation) -> Any:
@@ -164,7 +167,8 @@ def _replayer(raw: bytes) -> Callable:
     return receive
 
 
-def _base_url(scope: dict, headers: dict[str, str]) -> str:
+def base_url(scope: dict, headers: dict[str, str]) -> str:
+    """The API's base URL as the client addressed it (used when no public_url is set)."""
     host = headers.get("host")
     if not host:
         server = scope.get("server") or ("127.0.0.1", 80)
