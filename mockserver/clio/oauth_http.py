@@ -16,6 +16,7 @@ from starlette.routing import Route
 from mockserver.clio.oauth import APPROVAL_PATH, DeveloperApp, OAuthError, OAuthServer
 from mockserver.engine.auth import bearer_token
 from mockserver.engine.store import MemoryStore
+from mockserver.engine.urls import origin
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -71,7 +72,7 @@ class OAuthRoutes:
         return app, uri
 
     def _approval_url(self, request: Request) -> str:
-        return str(request.base_url).rstrip("/") + APPROVAL_PATH
+        return origin(request.scope) + APPROVAL_PATH
 
     async def authorize(self, request: Request) -> Response:
         params = dict(request.query_params)

@@ -286,7 +286,8 @@ class WebhookService:
             error = _describe(exc)
         delivered = status is not None and (200 <= status < 400 or status == 410)
         retry_in = None if delivered or job.attempt > RETRIES else BASE_RETRY_SECONDS * 2 ** (job.attempt - 1) * self.settings.time_scale
-        self._note({**entry, "status_code": status, "error": error, "outcome": "delivered" if delivered else "failed", "retry_in_seconds": retry_in})
+        self._note({**entry, "status_code": status, "error": error, "outcome": "delivered" if delivered else "failed", "retry_in_seconds": retry_in,
+                    "signature": signature, "payload": orjson.loads(job.body)})  # what the receiver got, for the dashboard
         if status == 410:
             self._set_status(account, hook, "suspended")  # type: ignore[arg-type]
         elif retry_in is not None:

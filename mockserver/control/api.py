@@ -17,8 +17,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mockserver.clio.oauth import DeveloperApp
+from mockserver.config import check_records
 from mockserver.control.faults import Fault
-from mockserver.control.guard import LOOPBACK, allowed_hosts, check_browser, fixture_path, has_admin_token  # noqa: F401 (allowed_hosts: the shared interface)
+from mockserver.control.guard import (  # noqa: F401 (allowed_hosts, DASHBOARD_COOKIE...: the shared interface)
+    DASHBOARD_COOKIE,
+    LOOPBACK,
+    admin_allowed,
+    allowed_hosts,
+    check_browser,
+    dashboard_cookie_value,
+    fixture_path,
+)
 from mockserver.data.seeding import SeedPlan
 from mockserver.engine.errors import ClioError
 
@@ -83,7 +92,7 @@ class ControlApi:
 
         async def guarded(request: Request) -> Response:
             settings = self.state.settings
-            if settings.host not in LOOPBACK and not has_admin_token(settings, request):
+            if not admin_allowed(request, settings):
                 return _error(401, "Unauthorized", "The control API needs the admin token when the mock is not bound to loopback")
             refused = check_browser(settings, request, require_json=True)
             if refused is not None:
@@ -112,7 +121,9 @@ class ControlApi:
         settings = self.state.settings
         settings.seed = int(body.get("seed", settings.seed))
         settings.scale = float(body.get("scale", settings.scale))
-        settings.records = {str(k): int(v) for k, v in (body.get("counts") or settings.records).items()}
+        records = {str(k): int(v) for k, v in (body.get("records") or body.get("counts") or settings.records).items()}
+        check_records(records, self.state.index.models, "records")
+        settings.records = records
         settings.accounts = int(body.get("accounts", settings.accounts))
         return await self.reset(request)
 
@@ -120,7 +131,9 @@ class ControlApi:
         store = self.state.store
         if request.method == "POST":
             body = await _json(request)
-            plan = SeedPlan(int(body.get("seed", self.state.settings.seed)), float(body.get("scale", 1.0)), {str(k): int(v) for k, v in (body.get("counts") or {}).items()})
+            records = {str(k): int(v) for k, v in (body.get("records") or body.get("counts") or {}).items()}
+            check_records(records, self.state.index.models, "records")
+            plan = SeedPlan(int(body.get("seed", self.state.settings.seed)), float(body.get("scale", 1.0)), records)
             account = await run_in_threadpool(self.state.add_firm, str(body.get("name") or f"Firm {len(store.accounts) + 1}"), plan)
             return JSONResponse(self._account(account.id), 201)
         return JSONResponse({"data": [self._account(a) for a in store.accounts]})
@@ -169,17 +182,18 @@ class ControlApi:
         return JSONResponse({"grants": listing["grants"], "tokens": listing["tokens"]})
 
     async def scenarios(self, request: Request) -> Response:
-        from mockserver.data.scenarios import load_scenario, load_scenario_file
+        from mockserver.data.scenarios import load_scenario, load_scenario_file, scenario_path
 
         body = await _json(request)
         account_id = body.get("account_id")
-        if "path" in body:
-            path = fixture_path(self.state.settings, str(body["path"]))  # only under the fixture folders
+        if "path" in body or "name" in body:  # a file, or a shipped scenario by name ("solo-practice")
+            where = scenario_path(str(body.get("path") or body["name"]))
+            path = fixture_path(self.state.settings, str(where))  # only under the fixture folders
             loaded = await run_in_threadpool(load_scenario_file, self.state, path, account_id)
         elif isinstance(body.get("scenario"), dict):
             loaded = await run_in_threadpool(load_scenario, self.state, body["scenario"], "<control API>", account_id)
         else:
-            raise ValueError("send {\"path\": FILE} or {\"scenario\": {...}}")
+            raise ValueError("send {\"name\": SHIPPED}, {\"path\": FILE} or {\"scenario\": {...}}")
         account = getattr(loaded, "account", loaded)
         return JSONResponse(self._account(account.id), 201)
 
@@ -191,8 +205,11 @@ class ControlApi:
             journal.clear()
             return Response(status_code=204)
         q = request.query_params
-        entries = journal.find(q.get("method"), q.get("path"), int(q.get("since", 0)))
-        return JSONResponse({"data": [e.as_dict() for e in entries]})
+        limit = int(q["limit"]) if q.get("limit") else None
+        if limit is not None and limit < 1:
+            raise ValueError("limit must be 1 or more")
+        entries = journal.find(q.get("method"), q.get("path"), int(q.get("since", 0)), q.get("status"), q.get("source"), limit)
+        return Response(orjson.dumps({"data": [e.as_dict() for e in entries]}, default=str), media_type="application/json")
 
     async def faults(self, request: Request) -> Response:
         faults = self.state.faults
@@ -201,7 +218,7 @@ class ControlApi:
             return Response(status_code=204)
         if request.method == "POST":
             body = await _json(request)
-            allowed = {"kind", "path", "method", "status", "latency_ms", "retry_after", "count", "probability", "seed"}
+            allowed = {"kind", "path", "method", "status", "latency_ms", "retry_after", "count", "probability", "seed", "body", "headers"}
             unknown = set(body) - allowed
             if unknown:
                 raise ValueError(f"unknown fault fields: {', '.join(sorted(unknown))}")

@@ -12,6 +12,7 @@ never grants). A request with the valid admin token passes: no page knows that t
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import ipaddress
 import os
@@ -73,6 +74,30 @@ def is_loopback(host: str) -> bool:
 def has_admin_token(settings: Settings, request: Request) -> bool:
     given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
     return bool(settings.admin_token) and hmac.compare_digest(given.encode(), settings.admin_token.encode())
+
+
+DASHBOARD_COOKIE = "clio_mock_admin"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def dashboard_cookie_value(admin_token: str) -> str:
+    """What the dashboard's session cookie holds: derived from the admin token, not the token."""
+    return hmac.new(admin_token.encode(), b"clio-mock dashboard session", hashlib.sha256).hexdigest()
+
+
+def admin_allowed(request: Request, settings: Settings) -> bool:
+    """May this request use the control API (and the dashboard)? Always on loopback; otherwise
+    with the admin token as a Bearer token, or the dashboard's cookie (see
+    :mod:`mockserver.control.dashboard`) on a read or on a write a foreign page cannot send
+    without a CORS preflight (JSON, or DELETE), which the mock never grants."""
+    if settings.host in LOOPBACK or has_admin_token(settings, request):
+        return True
+    token = settings.admin_token
+    cookie = request.cookies.get(DASHBOARD_COOKIE, "")
+    if not token or not cookie or not hmac.compare_digest(cookie.encode(), dashboard_cookie_value(token).encode()):
+        return False
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return request.method in SAFE_METHODS or request.method == "DELETE" or content_type == "application/json"
 
 
 def forbidden(message: str) -> JSONResponse:

@@ -215,8 +215,32 @@ def refs(account: Account) -> dict[str, tuple[str, int]]:
     return getattr(account, "refs", {})
 
 
+SHIPPED_DIR = Path(__file__).resolve().parent / "fixtures"  # package data (pyproject's package-data)
+
+
+def shipped_scenarios() -> list[str]:
+    """Names of the scenarios that ship with the package (``solo-practice``, ``midsize-firm``)."""
+    return sorted(p.stem for p in SHIPPED_DIR.glob("*.yaml"))
+
+
+def scenario_path(name_or_path: str | Path) -> Path:
+    """A scenario by file path, or by the name of a shipped one (``solo-practice``, with or
+    without ``.yaml``); an existing file of that name wins. ScenarioError for a bare name
+    that is neither, listing the shipped names."""
+    path = Path(name_or_path)
+    if path.exists() or len(path.parts) != 1:
+        return path
+    stem = path.stem if path.suffix in (".yaml", ".yml") else path.name
+    shipped = SHIPPED_DIR / f"{stem}.yaml"
+    if shipped.is_file():
+        return shipped
+    raise ScenarioError(str(name_or_path), "file", f"no such file, and no shipped scenario of that name (shipped: {', '.join(shipped_scenarios())})")
+
+
 def load_scenario_file(state: MockState, path: str | Path, account_id: int | None = None) -> Account:
-    """Read and load a scenario file: a new firm, or with ``account_id`` that firm replaced."""
+    """Read and load a scenario file (or a shipped one by name): a new firm, or with
+    ``account_id`` that firm replaced."""
+    path = scenario_path(path)
     return load_scenario(state, read_scenario(path), source=str(path), account_id=account_id)
 
 
@@ -276,10 +300,11 @@ class _Loader:
                     self.lookup[item.ref] = (item.model.name, item.record["id"])
             now = self.state.clock.now()
             writer = self.state.engine.writer
+            users = scratch.table("User").ids
             for item in items:
                 data, times = self._record_data(item.model, item.data, item.path)  # now with real ids
-                try:
-                    writer.fill(scratch, item.model, item.record, data)
+                try:  # written as the firm's first user (owner defaults: activity user, note author...)
+                    writer.fill(scratch, item.model, item.record, data, users[0] if users else None)
                 except ClioError as exc:
                     raise self.fail(_error_path(item.path, data, exc.message), exc.message) from None
                 self._stamp(item, times, now)

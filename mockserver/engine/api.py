@@ -21,6 +21,8 @@ from mockserver.engine.errors import ClioError, bad_request, unprocessable
 from mockserver.engine.handlers import ApiRequest, ApiResponse, Engine, Principal
 from mockserver.engine.jsonenc import dumps
 from mockserver.engine.routing import Router
+from mockserver.engine.writes import WriteSchema, out_of_range, writable
+from mockserver.engine.urls import origin
 from mockserver.spec.index import Operation, SpecIndex
 
 log = logging.getLogger("clio_mock.api")
@@ -29,22 +31,38 @@ MAX_BODY = 10 * 1024 * 1024
 
 
 class RequestValidator:
-    """Compiled request-body validators, one per write operation, built on first use."""
+    """Judges write bodies by the operation's request schema as Clio reads it
+    (:class:`~mockserver.engine.writes.WriteSchema`): compiled validators, one per write
+    operation, built on first use."""
 
-    def __init__(self) -> None:
+    def __init__(self, schemas: WriteSchema) -> None:
+        self.schemas = schemas
         self.compiled: dict[str, Any] = {}
 
-    def validate(self, op: Operation, body: Any) -> None:
-        if op.request_schema is None:
-            return
+    def validate(self, op: Operation, body: Any) -> Any:
+        """``body`` with its read-only and unknown fields dropped; 422 if it is invalid."""
+        schema = self.schemas.for_operation(op)
+        if schema is None:
+            return body
+        where = out_of_range(body, "body")
+        if where is not None:
+            raise _invalid(op, f"{where.removeprefix('body.')}: the value is out of range (integers must fit 64 bits, numbers must be finite)")
         validator = self.compiled.get(op.operation_id)
         if validator is None:
-            validator = jsonschema_rs.validator_for(op.request_schema, validate_formats=True)
+            validator = jsonschema_rs.validator_for(schema, validate_formats=True)
             self.compiled[op.operation_id] = validator
         error = next(iter(validator.iter_errors(body)), None)
         if error is not None:
             where = ".".join(str(p) for p in error.instance_path) or "body"
-            raise unprocessable(f"{where}: {error.message}", "ValidationError")
+            raise _invalid(op, f"{where}: {error.message}")
+        return writable(body, schema)[0]
+
+
+def _invalid(op: Operation, message: str) -> ClioError:
+    """A body Clio would refuse: 422, or 400 where the operation documents no 422 (copy)."""
+    if 422 not in op.responses and 400 in op.responses:
+        return bad_request(message, "ValidationError")
+    return unprocessable(message, "ValidationError")
 
 
 class ApiApp:
@@ -63,13 +81,13 @@ class ApiApp:
         self.router = Router(index.operations)
         self.engine = engine
         self.authenticator = authenticator
-        self.validator = RequestValidator()
+        self.validator = RequestValidator(WriteSchema(index, engine.writer.replaced_required))
         self.now = now
         # Per-request hooks after authentication (rate limits, fault injection); each may
         # raise ClioError or return headers to add to the response.
         self.hooks = hooks or []
         # A configured public base URL wins over the Host header for links (paging, redirects).
-        self.public_url = public_url.rstrip("/") + API_PREFIX if public_url else None
+        self.public_url = public_url
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
@@ -77,7 +95,7 @@ class ApiApp:
         extra: dict[str, str] = {}
         try:
             version = self._version(headers)
-            response = await self._serve(scope, receive, headers, extra)
+            response = await self._serve(scope, receive, headers, extra, version)
         except ClioError as exc:
             response = ApiResponse(exc.status, exc.body(), exc.headers)
         except Exception:  # a bug must still answer in Clio's shape, and be visible in the log
@@ -96,7 +114,7 @@ class ApiApp:
             raise ClioError(410, "Gone", f"API version {requested!r} is invalid or no longer supported")
         return requested.strip()
 
-    async def _serve(self, scope: dict, receive: Callable, headers: dict[str, str], extra: dict[str, str]) -> ApiResponse:
+    async def _serve(self, scope: dict, receive: Callable, headers: dict[str, str], extra: dict[str, str], version: str = "") -> ApiResponse:
         """Route, authenticate, run the hooks, decode the body, call the engine. Headers the
         hooks give (rate limits) land in ``extra`` so error answers carry them too."""
         method = scope["method"]
@@ -113,7 +131,7 @@ class ApiApp:
         except ValueError:
             raise bad_request("The query string is malformed", "InvalidParameter") from None
         data = await self._body(scope, receive, headers, op) if op.request_schema is not None else None
-        request = ApiRequest(op, principal, {k: unquote(v) for k, v in path_params.items()}, query, headers, data, self.public_url or base_url(scope, headers), path)
+        request = ApiRequest(op, principal, {k: unquote(v) for k, v in path_params.items()}, query, headers, data, _base_url(scope, headers, self.public_url), path, version)
         return self.engine.handle(request)
 
     async def _body(self, scope: dict, receive: Callable, headers: dict[str, str], op: Operation) -> Any:
@@ -133,8 +151,7 @@ class ApiApp:
                 raise unprocessable("body: the request needs a JSON body {\"data\": {...}}", "ValidationError")
             return {"data": {}}
         body = coerce(body, op.request_schema or {})
-        self.validator.validate(op, body)
-        return body
+        return self.validator.validate(op, body)
 
 
 async def _read(receive: Callable) -> bytes:
@@ -167,13 +184,9 @@ def _replayer(raw: bytes) -> Callable:
     return receive
 
 
-def base_url(scope: dict, headers: dict[str, str]) -> str:
-    """The API's base URL as the client addressed it (used when no public_url is set)."""
-    host = headers.get("host")
-    if not host:
-        server = scope.get("server") or ("127.0.0.1", 80)
-        host = f"{server[0]}:{server[1]}"
-    return f"{scope.get('scheme', 'http')}://{host}{API_PREFIX}"
+def _base_url(scope: dict, headers: dict[str, str], public_url: str | None = None) -> str:
+    """The one base URL of links: ``public_url`` when set, else as the client addressed the mock."""
+    return origin(scope, headers.get("host") or "", public_url) + API_PREFIX
 
 
 async def _send(send: Callable, response: ApiResponse) -> None:

@@ -76,6 +76,7 @@ class SqliteStore(MemoryStore):
             yield
         finally:
             self.db.execute("COMMIT")
+            self.generation += 1  # records were (re)loaded: cached renderings must re-check
 
     def _check_version(self) -> None:
         row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
