@@ -213,25 +213,10 @@ def serve(args: argparse.Namespace) -> int:
 
         settings.fixture = []  # loaded once, above, into the shared data file
         settings_to_env(settings)  # each worker builds its app from these, over the same data file
-        run_workers(uvicorn.Config("mockserver.asgi:app_from_env", factory=True, workers=settings.workers, **run))
+        uvicorn.run("mockserver.asgi:app_from_env", factory=True, workers=settings.workers, **run)
     else:
         uvicorn.run(app, **run)
     return 0
-
-
-def run_workers(config) -> None:
-    """``uvicorn.run`` with workers, but with ``TCP_NODELAY`` on the shared listening socket
-    (accepted connections inherit it). The workers' event loops do not set it on connections
-    from a socket handed to them, so every keep-alive answer (head and body written apart)
-    waited for the client's delayed ACK: ~40 ms a request instead of well under 1."""
-    import socket
-
-    from uvicorn.supervisors import Multiprocess
-
-    sock = config.bind_socket()
-    if sock.family in (socket.AF_INET, socket.AF_INET6):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    Multiprocess(config, sockets=[sock]).run()
 
 
 def spec_command(args: argparse.Namespace) -> int:
