@@ -141,7 +141,7 @@ class DocumentUploads:
         if wanted and request.headers.get("content-type", "").split(";")[0].strip().lower() != wanted.lower():
             return _s3_error(403, "SignatureDoesNotMatch", f"The request signature does not match: send Content-Type: {wanted}")
         declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES:
+        if declared and (declared.isascii() and declared.isdigit()) and int(declared) > MAX_UPLOAD_BYTES:
             return _s3_error(413, "EntityTooLarge", f"Your proposed upload exceeds the maximum allowed size ({MAX_UPLOAD_BYTES} bytes)")
         chunks, size = [], 0
         async for chunk in request.stream():

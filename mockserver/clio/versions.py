@@ -63,7 +63,7 @@ RULES = (
 
 
 def _v(version: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in version.split(".") if p.isdigit())
+    return tuple(int(p) for p in version.split(".") if (p.isascii() and p.isdigit()))
 
 
 class VersionRules:
@@ -120,7 +120,7 @@ class VersionRules:
 
     def _current(self, request: ApiRequest, account: Account) -> dict[str, Any]:
         raw = request.path_params.get("id")
-        if request.op.action != "update" or raw is None or not raw.isdigit():
+        if request.op.action != "update" or raw is None or not (raw.isascii() and raw.isdigit()):
             return {}
         return account.table(request.op.model).get(int(raw)) or {}
 

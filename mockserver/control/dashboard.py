@@ -214,7 +214,7 @@ class Dashboard:
         model = self.state.index.models.get(model_name)
         table = account.tables.get(model_name) if account is not None and model is not None else None
         raw_id = request.path_params["record"]
-        record = table.get(int(raw_id)) if table is not None and raw_id.isdigit() else None
+        record = table.get(int(raw_id)) if table is not None and (raw_id.isascii() and raw_id.isdigit()) else None
         if account is None or record is None:
             return self._not_found(request, f"No {model_name} {raw_id} in firm {request.path_params['account']}")
         serializer = self.state.engine.serializer
@@ -341,7 +341,7 @@ def journal_entry(raw: dict[str, Any]) -> dict[str, Any]:
 def _search(records, fields: list[str], q: str, offset: int, size: int) -> tuple[list[Record], bool, int]:
     """Records whose id equals ``q`` or whose ``fields`` contain it (case-insensitive)."""
     needle = q.lower()
-    wanted_id = int(q) if q.isdigit() else None
+    wanted_id = int(q) if (q.isascii() and q.isdigit()) else None
     found: list[Record] = []
     scanned = 0
     for record in records:
@@ -374,9 +374,9 @@ def _status_matches(status: Any, wanted: str) -> bool:
     wanted = wanted.lower()
     if wanted == "error":
         return code >= 400 or code == 0
-    if len(wanted) == 3 and wanted.endswith("xx") and wanted[0].isdigit():
+    if len(wanted) == 3 and wanted.endswith("xx") and (wanted[0].isascii() and wanted[0].isdigit()):
         return code // 100 == int(wanted[0])
-    return wanted.isdigit() and code == int(wanted)
+    return (wanted.isascii() and wanted.isdigit()) and code == int(wanted)
 
 
 def _positive(value: str | None, default: int) -> int:
