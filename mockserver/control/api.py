@@ -95,7 +95,7 @@ class ControlApi:
             settings = self.state.settings
             if not admin_allowed(request, settings):
                 return _error(401, "Unauthorized", "The control API needs the admin token when the mock is not bound to loopback")
-            refused = check_browser(settings, request, require_json=True)
+            refused = check_browser(settings, request, require_json=True, authenticated=settings.host not in LOOPBACK)
             if refused is not None:
                 return refused
             try:
