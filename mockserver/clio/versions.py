@@ -65,7 +65,7 @@ RULES = (
 
 
 def _v(version: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in version.split(".") if p.isdigit())
+    return tuple(int(p) for p in version.split(".") if (p.isascii() and p.isdigit()))
 
 
 class VersionRules:

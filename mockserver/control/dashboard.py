@@ -381,7 +381,7 @@ def _status_matches(status: Any, wanted: str) -> bool:
     wanted = wanted.lower()
     if wanted == "error":
         return code >= 400 or code == 0
-    if len(wanted) == 3 and wanted.endswith("xx") and wanted[0].isdigit():
+    if len(wanted) == 3 and wanted.endswith("xx") and (wanted[0].isascii() and wanted[0].isdigit()):
         return code // 100 == int(wanted[0])
     return decimal(wanted) == code
 
