@@ -78,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("--json", action="store_true", help="print the diff as JSON")
     diff.add_argument("--fail-on-change", action="store_true", help="exit 1 when the documents differ (for CI); default: exit 0")
     _sub(spec_sub, "path", "print where the cached published document lives")
+    ca = _sub(sub, "ca", "the local certificate authority of --tls and --proxy-port")
+    ca_sub = ca.add_subparsers(dest="ca_command", required=True, metavar="COMMAND")
+    _sub(ca_sub, "path", "print the CA certificate file (created if missing) for SSL_CERT_FILE, NODE_EXTRA_CA_CERTS...")
     from mockserver.contract.command import (
         add_contract_parser,  # the contract-test kit (contract_tests/)
     )
@@ -93,6 +96,15 @@ def main(argv: list[str] | None = None) -> int:
             return serve(args)
         if args.command == "spec":
             return spec_command(args)
+        if args.command == "ca":
+            from mockserver.serving.ca import LocalCA
+
+            try:
+                print(LocalCA().ensure())
+            except OSError as exc:
+                print(f"clio-mock: cannot create the local CA in {LocalCA().directory}: {exc.strerror or exc} (CLIO_MOCK_CACHE_DIR moves it)", file=sys.stderr)
+                return EXIT_USAGE
+            return 0
         if args.command == "config":
             settings, sources = resolve(vars(args))
             _warn_unknown_environment()
@@ -173,15 +185,26 @@ def serve(args: argparse.Namespace) -> int:
     for fixture in settings.fixture:  # a bad file is one line naming file, place and reason (exit 2)
         firm = load_scenario_file(app.state, fixture)
         announce(f"clio-mock: loaded {fixture} as firm {firm.id} ({firm.name}, {firm.count()} records)", settings.json_logs)
+    from mockserver.serving.runner import plan
+
+    serving = plan(settings, index, app)  # --tls and --proxy-port: certificates and the proxy's socket
+    for note in serving.notes:
+        announce(f"clio-mock: {note}", settings.json_logs)
     announce(
         f"clio-mock: {len(index.operations)} operations from {settings.spec}; "
         f"{sum(a.count() for a in app.state.store.accounts.values())} records ready in {time.perf_counter() - started:.2f}s; "
-        f"listening on http://{settings.host}:{settings.port}/api/v4",
+        f"listening on {serving.scheme}://{settings.host}:{settings.port}/api/v4",
         settings.json_logs,
     )
     run = {"host": settings.host, "port": settings.port, "log_level": settings.log_level, "access_log": False,
-           "log_config": uvicorn_log_config(settings.json_logs), "timeout_graceful_shutdown": 10}
-    if settings.workers > 1:
+           "log_config": uvicorn_log_config(settings.json_logs), "timeout_graceful_shutdown": 10,
+           # uvloop + httptools when installed (uvicorn[standard]), else asyncio + h11
+           "loop": "auto", "http": "auto", **serving.uvicorn_options}
+    if serving.proxy is not None:  # the proxy hands requests to this process's app, on uvicorn's loop
+        from mockserver.serving.runner import run as run_with_proxy
+
+        run_with_proxy(app, run, serving.proxy, serving.proxy_socket)
+    elif settings.workers > 1:
         from mockserver.asgi import settings_to_env
 
         settings.fixture = []  # loaded once, above, into the shared data file

@@ -62,10 +62,25 @@ class Settings:
     log_level: str = _opt("info", "log level", choices=LOG_LEVELS)
     json_logs: bool = _opt(False, "write logs as JSON lines")
     access_log: bool = _opt(True, "log every request with its request id")
+    # --- hardening (issue 14): who may reach what
+    public_url: str | None = _opt(None, "the mock's public base URL (https://mock.example:8443) for paging links, redirects and generated URLs, instead of the Host header")
+    oauth_redirect_origin: list[str] = _opt(list, "an origin every app (the default app too) may redirect to, e.g. http://app:3000 (repeatable; matched exactly on scheme, host and port)")
+    webhook_allow_host: list[str] = _opt(list, "a webhook destination host or CIDR allowed although private/loopback/link-local; plain http too (repeatable)")
+    fixture_dir: list[str] = _opt(list, "a folder the control API may load scenario files from (repeatable; default: the working directory and the shipped fixtures)")
+    dev_token_public: bool = _opt(False, "keep the dev token active when bound to a non-loopback address")
+    timeout_keep_alive: int = _opt(5, "seconds an idle keep-alive connection stays open")
+    limit_concurrency: int = _opt(1000, "most connections and tasks at once before uvicorn answers 503 (0: no limit)")
     # --- newcomer: the request journal's bounds (issue 14.2)
     journal_entries: int = _opt(10_000, "requests the journal keeps (oldest dropped first)", lo=1)
     journal_body_bytes: int = _opt(64 * 1024, "bytes of each request and response body the journal keeps (the rest marked truncated)", lo=0)
     journal_bytes: int = _opt(32 * 1024 * 1024, "bytes the whole journal may hold (oldest entries dropped first)", lo=0)
+    # Serving on Clio's host names (hosts: issues 16.2 and 18): HTTPS, the local CA, the forward proxy.
+    tls: bool = _opt(False, "serve HTTPS with a certificate for Clio's hosts from the local CA (`clio-mock ca path`)")
+    tls_host: list[str] = _opt(list, "another host name (or IP) for the certificate and the proxy (repeatable)")
+    tls_cert: str | None = _opt(None, "serve HTTPS with this certificate (PEM) instead of the local CA's")
+    tls_key: str | None = _opt(None, "the private key (PEM) of --tls-cert")
+    proxy_port: int = _opt(0, "also listen on this port as an HTTP forward proxy (HTTPS_PROXY) for Clio's hosts (0: off)")
+    proxy_pass_through: bool = _opt(False, "let the proxy tunnel to other public hosts on port 443 (default: refuse with 403)")
 
 
 def _kind(f) -> str:

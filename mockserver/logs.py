@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import Any
 
 import orjson
 
 ACCESS = logging.getLogger("clio_mock.access")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape(text: str) -> str:
+    """``text`` with control characters (CR, LF, ESC...) as ``\\xNN``: a request path with an
+    encoded newline must not forge a second log line or drive the terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}", text)
+
+
 # uvicorn adds "color_message" (the message with ANSI colour codes) to its records: never in JSON.
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "color_message"}
 

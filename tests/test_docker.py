@@ -13,6 +13,7 @@ import re
 import shlex
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -127,3 +128,69 @@ def test_compose_services_commands_work_together(spec_path, tmp_path):
         finally:
             proc.terminate()
             proc.wait(timeout=20)
+
+
+def _compose_shell(text: str, mounts: dict[str, str]) -> str:
+    """A compose string as the container's shell gets it (``$$`` is a literal ``$``), with the
+    container's mount points moved to local stand-ins."""
+    text = text.replace("$$", "$")
+    for inside, outside in mounts.items():
+        text = text.replace(inside, outside)
+    return text
+
+
+def test_compose_tls_recipe_serves_app_clio_com_to_an_unchanged_app(spec_path, index, tmp_path):
+    """The `--profile tls` recipe: the mock is app.clio.com (network aliases) over HTTPS; the app
+    trusts the CA copied to a shared volume and runs unchanged. Run here the way Docker would: the
+    mock's command with the image's and the service's environment, the healthcheck, then the app's
+    command with only its environment, Clio's names resolving to the mock as the aliases would."""
+    from mockserver.serving.hosts import clio_hosts
+
+    compose = yaml.safe_load((ROOT / "docker" / "compose.yaml").read_text())
+    mock, app = compose["services"]["clio-mock-tls"], compose["services"]["app-tls"]
+    assert mock["profiles"] == ["tls"] and app["profiles"] == ["tls"]
+    assert set(mock["networks"]["default"]["aliases"]) == set(clio_hosts(index))
+    assert app["depends_on"]["clio-mock-tls"]["condition"] == "service_healthy"
+    # The CA certificate travels in its own volume; the mock's data volume (with the CA key) is not the app's.
+    ca_volume = next(v.split(":")[0] for v in mock["volumes"] if v.split(":")[1] == "/ca")
+    assert f"{ca_volume}:/ca:ro" in app["volumes"] and not any(v.split(":")[1] == "/data" for v in app["volumes"])
+    ca_file = app["environment"]["SSL_CERT_FILE"]
+    assert ca_file.startswith("/ca/") and all(app["environment"][k] == ca_file for k in ("REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "CURL_CA_BUNDLE"))
+
+    port = free_port()
+    mounts = {"/ca/": f"{tmp_path / 'ca-volume'}/", "https://localhost/": f"https://localhost:{port}/"}
+    (tmp_path / "ca-volume").mkdir()
+    shim = tmp_path / "bin" / "clio-mock"  # `clio-mock` as the image installs it, from this checkout
+    shim.parent.mkdir()
+    shim.write_text(f"#!/bin/sh\nexec {sys.executable} -m mockserver.cli \"$@\"\n")
+    shim.chmod(0o755)
+    env = {**os.environ, **{k: v for k, v in _dockerfile().envs.items() if k.startswith("CLIO_MOCK_")}, **mock["environment"]}
+    env.update(PATH=f"{shim.parent}:{os.environ['PATH']}", CLIO_MOCK_SPEC=str(spec_path), CLIO_MOCK_DATA=str(tmp_path / "clio-mock.sqlite"),
+               CLIO_MOCK_CACHE_DIR=str(tmp_path / "cache"), CLIO_MOCK_PORT=str(port), CLIO_MOCK_HOST="127.0.0.1")
+    command = [_compose_shell(part, mounts) for part in mock["command"]]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        copied = tmp_path / "ca-volume" / Path(ca_file).name
+        health = [_compose_shell(part, mounts) for part in mock["healthcheck"]["test"][1:]]
+        deadline = time.monotonic() + 60
+        while subprocess.run(health, capture_output=True, timeout=10).returncode != 0:
+            assert proc.poll() is None and time.monotonic() < deadline, "the TLS mock did not become healthy"
+            time.sleep(0.2)
+        assert copied.read_bytes() == (tmp_path / "cache" / "tls" / "clio-mock-ca.pem").read_bytes()
+        assert not list((tmp_path / "ca-volume").glob("*key*"))
+        # The app's own command and environment; Clio's names resolve to the mock as the network aliases would.
+        resolver = tmp_path / "resolver"
+        resolver.mkdir()
+        (resolver / "sitecustomize.py").write_text(
+            "import socket\n_real = socket.getaddrinfo\n"
+            f"def _lookup(host, port, *a, **k):\n    return _real('127.0.0.1', {port}, *a, **k) if host in {sorted(clio_hosts(index))!r} else _real(host, port, *a, **k)\n"
+            "socket.getaddrinfo = _lookup\n")
+        app_env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(resolver),
+                   **{k: _compose_shell(str(v), mounts) for k, v in app["environment"].items()}}
+        done = subprocess.run([sys.executable if part == "python" else part for part in app["command"]], env=app_env,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert "'id'" in done.stdout
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

@@ -42,6 +42,7 @@ def add_contract_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentPar
     contract.add_argument("--seed", type=int, default=None, help="seed for generated data (default: derandomized, the same every run)")
     contract.add_argument("--junit-xml", default=None, metavar="PATH", help="write a JUnit XML report")
     contract.add_argument("--report-md", default=None, metavar="PATH", help="write a per-operation Markdown report")
+    contract.add_argument("--report-html", default=None, metavar="PATH", help="write the report as one standalone HTML page")
     contract.add_argument("-q", "--quiet", action="store_true", help="no progress (default: one line with a counter, pass/fail tally and ETA)")
     contract_sub = contract.add_subparsers(dest="contract_command")
     diff = contract_sub.add_parser(
@@ -105,6 +106,7 @@ def contract_command(args: argparse.Namespace) -> int:
             target=args.target, spec=args.spec, allow_writes=args.allow_writes, budget=args.budget, max_examples=args.max_examples,
             phases=phases, operations=args.operations, max_wait=args.max_wait, max_retries=args.max_retries, page_size=args.page_size,
             max_pages=args.max_pages, seed=args.seed, junit_xml=args.junit_xml, report_md=args.report_md,
+            report_html=args.report_html,
             credentials=None if args.target == "mock" else Credentials.from_env(),
             progress=None if args.quiet else ProgressPrinter(sys.stderr),
         )
@@ -115,7 +117,7 @@ def contract_command(args: argparse.Namespace) -> int:
     print(result.summary_text())
     if result.failed:
         print("\nFailures (first 20; the reports have requests and responses):\n" + result.failure_text(20))
-    for path in (args.junit_xml, args.report_md):
+    for path in (args.junit_xml, args.report_md, args.report_html):
         if path:
             print(f"wrote {path}")
     return EXIT_FAILED if result.failed else 0

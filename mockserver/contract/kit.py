@@ -64,6 +64,7 @@ from mockserver.contract.specprep import (
     load_schema,
     prepare,
 )
+from mockserver.spec import allowances
 from mockserver.spec.index import Operation, SpecIndex, flatten
 
 ALL_PHASES = ("examples", "generated", "clio", "stateful", "negative")
@@ -93,6 +94,7 @@ class KitConfig:
     seed: int | None = None
     junit_xml: str | None = None
     report_md: str | None = None
+    report_html: str | None = None
     credentials: Credentials | None = None  # None: from the environment (mock: the dev token)
     mock_settings: Any = None  # mockserver.config.Settings for the in-process mock
     http: httpx.Client | None = None  # for tests: a client of one's own
@@ -156,6 +158,7 @@ class Kit:
                     self.crud_by_op.setdefault(op.operation_id, crud)
         self.phases = cfg.active_phases()
         self._ops_by_key = {(o.method, o.path): o for o in self.index.operations}
+        self.write_enums = allowances.write_enums(self.index)
         self._used_ids: dict[str, set] = {}  # seeded ids a destroy has used up, per operation
         self.app = None
         store_account = None
@@ -208,7 +211,7 @@ class Kit:
         self.result.duration = time.perf_counter() - self._started
         if self.discovery.create_failures:
             self.result.notes.append("records the kit could not create: " + "; ".join(f"{m}: {r}" for m, r in sorted(self.discovery.create_failures.items())))
-        self.result.write(self.config.junit_xml, self.config.report_md)
+        self.result.write(self.config.junit_xml, self.config.report_md, self.config.report_html)
         return self.result
 
     # ------------------------------------------------------------------ selection
@@ -400,7 +403,7 @@ class Kit:
         return self._ops_by_key.get((case.method.upper(), case.path))
 
     def _judge(self, case, response: httpx.Response, op: Operation, result: OperationResult, check: CheckResult, negative: bool = False) -> Verdict:
-        verdict = judge(case, response, op, negative=negative)
+        verdict = judge(case, response, op, negative=negative, write_enums=self.write_enums)
         result.cases += 1
         result.allowances.update(verdict.allowances)
         if verdict.problems:

@@ -1,4 +1,5 @@
-"""What a contract run found, and the two ways it is written down: JUnit XML and Markdown.
+"""What a contract run found, and the three ways it is written down: JUnit XML, Markdown and
+HTML (one standalone file, rendered with the dashboard's templates and stylesheet).
 
 A run has suites (``operations``, ``stateful``, ``negative``); a suite has one
 :class:`OperationResult` per operation (or per model, for stateful sequences); each
@@ -244,6 +245,39 @@ class RunResult:
             out.append("")
         return "\n".join(out) + "\n"
 
+    # ------------------------------------------------------------------ HTML
+
+    def to_html(self) -> str:
+        """The report as one standalone HTML page (``templates/report.html``, on the dashboard's
+        base layout): styles inline, no script, every body cut to a bounded length."""
+        import base64
+        import hashlib
+
+        from mockserver.control.templating import environment, inline_css
+
+        css = inline_css()
+        digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+        suites, failures = [], []
+        for name, results in self.suites.items():
+            rows = []
+            for r in results.values():
+                ids = []
+                for f in r.failures:
+                    ids.append(f"failure-{len(failures) + 1}")
+                    failures.append({"id": ids[-1], "suite": name, "key": r.key, "label": r.label, "check": f.check,
+                                     "reason": f.reason.strip(), "exchange": f.exchange})
+                rows.append({"key": r.key, "label": r.label, "status": r.status, "cases": r.cases, "checks": r.checks,
+                             "skip_reason": r.skip_reason if r.status == SKIPPED else "", "failure_ids": ids})
+            suites.append({"name": name, "counts": dict(self.counts(name)), "results": rows})
+        used = self.allowances()
+        return environment().get_template("report.html").render(
+            title=f"Contract report: {self.target}", css=css, css_hash=f"sha256-{digest}",
+            target=self.target, spec=self.spec, started=time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.started)),
+            duration=self.duration, settings=self.settings, totals=dict(self.counts()), cases=self.cases(),
+            traffic=self.traffic, cleanup=self.cleanup, notes=self.notes, suites=suites, failures=failures,
+            allowances=used, unused=[a.name for a in allowance_defs.ALL if a.name not in used],
+        )
+
     # ------------------------------------------------------------------ JUnit
 
     def to_junit(self) -> str:
@@ -268,7 +302,10 @@ class RunResult:
         ET.indent(root)
         return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
-    def write(self, junit_xml: str | Path | None = None, markdown: str | Path | None = None) -> None:
+    def write(self, junit_xml: str | Path | None = None, markdown: str | Path | None = None, html: str | Path | None = None) -> None:
+        if html:
+            Path(html).parent.mkdir(parents=True, exist_ok=True)
+            Path(html).write_text(self.to_html(), encoding="utf-8")
         if junit_xml:
             Path(junit_xml).parent.mkdir(parents=True, exist_ok=True)
             Path(junit_xml).write_text(self.to_junit(), encoding="utf-8")
