@@ -7,8 +7,9 @@ is not Clio's error shape. Commands that cannot run in a test are listed in ``NO
 the reason; the test fails when the README gains a command that is neither run nor listed,
 or when a listed one is no longer in the README.
 
-Port 8000 is used as printed when it is free; when something else on the machine holds it,
-the commands get a free port instead (the only change ever made to them).
+The ports the README prints (8000, 8080, 8443) are used as printed when they are free; when
+something else on the machine holds one, the commands get a free port in its place (the only
+change ever made to them).
 """
 
 from __future__ import annotations
@@ -44,6 +45,16 @@ NOT_RUN = {
     r"^python benchmarks/":
         "long benchmarks that print figures (and need wrk / npm); see benchmarks/README.md",
 }
+# Commands that run only where what they need is installed (.ci/run installs it), with the reason.
+def _node_ready() -> bool:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return shutil.which("node") is not None and all((Path(base) / "clio-mock-node" / "node_modules" / p).exists() for p in ("axios", "undici"))
+
+
+NEEDS = {
+    r"\bnode tests/node/clients\.cjs\b": (_node_ready, "needs node and the npm packages .ci/run installs (axios, undici)"),
+}
+PRINTED_PORTS = (8000, 8080, 8443)
 # The pip part of the set-up command (the server part runs): installing would change the
 # environment every other test and helper on this machine uses; .ci/run does the same install.
 SKIPPED_PREFIX_REASON = "pip install changes the shared environment; .ci/run installs the same way"
@@ -62,7 +73,10 @@ def readme_commands() -> list[tuple[int, list[str]]]:
 
 
 def _reason(command: str) -> str | None:
-    return next((why for pattern, why in NOT_RUN.items() if re.search(pattern, command)), None)
+    why = next((why for pattern, why in NOT_RUN.items() if re.search(pattern, command)), None)
+    if why is None:
+        why = next((why for pattern, (ready, why) in NEEDS.items() if re.search(pattern, command) and not ready()), None)
+    return why
 
 
 def _is_serve(command: str) -> bool:
@@ -87,39 +101,38 @@ def _free_port() -> int:
 class Runner:
     """Runs README commands in a shell from the repo root; serve commands in the background."""
 
-    def __init__(self, port: int, log_dir: Path) -> None:
-        self.port, self.log_dir = port, log_dir
+    def __init__(self, ports: dict[int, int], log_dir: Path) -> None:
+        self.ports, self.log_dir = ports, log_dir
         self.server: subprocess.Popen | None = None
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("CLIO_MOCK_") or k == "CLIO_MOCK_CACHE_DIR"}
         self.env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
         self.ran: list[str] = []
 
     def adapt(self, command: str) -> str:
-        if self.port == 8000:
-            return command
-        command = command.replace("127.0.0.1:8000", f"127.0.0.1:{self.port}").replace("--port 8000", f"--port {self.port}")
-        if _is_serve(command) and "--port" not in command:
-            command = re.sub(r"(clio-mock serve)", rf"\1 --port {self.port}", command, count=1)
+        for printed, actual in self.ports.items():
+            if printed != actual:
+                command = re.sub(rf"(?<=[:\s]){printed}\b", str(actual), command)
+        if _is_serve(command) and "--port" not in command and self.ports[8000] != 8000:
+            command = re.sub(r"(clio-mock serve)", rf"\1 --port {self.ports[8000]}", command, count=1)
         return command
 
     def serve(self, command: str) -> None:
         self.stop()
         command = self.adapt(INSTALL.sub("", command))
-        log = open(self.log_dir / f"serve-{len(self.ran)}.log", "wb")
-        # its own process group, so stopping it stops the shell and the server
-        self.server = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=ROOT, env=self.env, stdout=log, stderr=log, start_new_session=True)
-        url = f"http://127.0.0.1:{self.port}/__mock__/health"
+        port = int(m.group(1)) if (m := re.search(r"--port (\d+)", command)) else 8000
+        url = f"{'https' if '--tls' in command.split() else 'http'}://127.0.0.1:{port}/__mock__/health"
+        log_path = self.log_dir / f"serve-{len(self.ran)}.log"
+        with open(log_path, "wb") as log:  # its own process group, so stopping it stops the shell and the server
+            self.server = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=ROOT, env=self.env, stdout=log, stderr=log, start_new_session=True)
         deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.server.poll() is not None:
-                break
+        while time.monotonic() < deadline and self.server.poll() is None:
             try:
-                if httpx.get(url, timeout=1).status_code == 200:
+                if httpx.get(url, timeout=1, verify=False).status_code == 200:
                     self.ran.append(command)
                     return
             except httpx.HTTPError:
                 time.sleep(0.1)
-        pytest.fail(f"README command did not start a mock: {command}\n{(log.name and Path(log.name).read_text(errors='replace'))[-3000:]}")
+        pytest.fail(f"README command did not start a mock: {command}\n{log_path.read_text(errors='replace')[-3000:]}")
 
     def run(self, command: str) -> None:
         command = self.adapt(command)
@@ -149,7 +162,7 @@ def runner(tmp_path):
         pytest.skip(f"the README's commands expect Clio's spec at {SPEC}")
     if shutil.which("clio-mock") is None:
         pytest.fail("clio-mock is not on PATH: the README's set-up command installs it (pip install -e .)")
-    r = Runner(8000 if _port_free(8000) else _free_port(), tmp_path)
+    r = Runner({p: p if _port_free(p) else _free_port() for p in PRINTED_PORTS}, tmp_path)
     yield r
     r.stop()
 
