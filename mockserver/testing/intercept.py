@@ -58,9 +58,7 @@ OtherHosts = Literal["pass", "refuse"]
 
 def clio_hosts(index: SpecIndex) -> list[str]:
     """Clio's hosts, from the spec's ``servers`` (``app.clio.com`` when it lists none)."""
-    hosts = [urlsplit(url).hostname for url in index.servers]
-    found = list(dict.fromkeys(h.lower() for h in hosts if h))
-    return found or ["app.clio.com"]
+    return index.hosts()
 
 
 def _is_clio(host: str) -> bool:
