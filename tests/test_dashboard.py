@@ -109,7 +109,10 @@ def test_records_are_paged(index):
         assert 'rel="next"' not in last and 'rel="prev"' in last
         assert c.get(f"{UI}/firms/1/Matter", params={"page": "nope"}).text.count(f'href="{UI}/firms/1/Matter/') == PAGE_SIZE
         ids = app.state.store.accounts[1].tables["Matter"].ids
-        assert f'href="{UI}/firms/1/Matter/{ids[PAGE_SIZE]}"' in c.get(f"{UI}/firms/1/Matter", params={"page": 2}).text
+        listed = re.findall(rf'href="{UI}/firms/1/Matter/(\d+)"', c.get(f"{UI}/firms/1/Matter", params={"page": 2}).text)
+        assert [int(i) for i in listed] == ids[::-1][PAGE_SIZE:2 * PAGE_SIZE]  # newest first
+        listed = re.findall(rf'href="{UI}/firms/1/Matter/(\d+)"', c.get(f"{UI}/firms/1/Matter", params={"page": 2, "order": "asc"}).text)
+        assert [int(i) for i in listed] == ids[PAGE_SIZE:2 * PAGE_SIZE]
 
 
 def test_search_finds_by_id_and_by_text(client):

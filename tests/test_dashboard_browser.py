@@ -140,8 +140,9 @@ def test_records_panel_search_and_record_json(page, run):
     page.goto(f"{run.url}{UI}/firms/1/Matter")
     expect(page.locator("#records tbody tr").first).to_be_visible()
     assert page.locator("#records tbody tr").count() > 1
+    shot(page, "records-list")
     page.fill('input[name="q"]', "Lovelace v. Babbage")
-    page.click('form[role="search"] button')
+    page.click('form[role="search"] button[type=submit]')
     rows = page.locator("#records tbody tr")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text(run.matter["display_number"])

@@ -184,6 +184,7 @@ class Dashboard:
         q = request.query_params.get("q", "").strip()
         page = _positive(request.query_params.get("page"), 1)
         offset = (page - 1) * PAGE_SIZE
+        oldest_first = request.query_params.get("order") == "asc"
         rows: list[Record]
         scanned = 0
         searched = [f for f in LABEL_FIELDS if f in model.fields] or [f for f, schema in model.fields.items() if schema.get("type") == "string"]
@@ -191,19 +192,24 @@ class Dashboard:
         if table is None:
             rows, more, total = [], False, 0
         elif not q:
-            ids = table.ids[offset:offset + PAGE_SIZE + 1]  # positions, not a scan: cheap on any table size
-            rows = [r for i in ids[:PAGE_SIZE] if (r := table.get(i)) is not None]
-            more, total = len(ids) > PAGE_SIZE, len(table)
+            # Positions, not a scan: cheap on any table size. Newest first unless ?order=asc.
+            count = len(table.ids)
+            if oldest_first:
+                ids = table.ids[offset:offset + PAGE_SIZE]
+            else:
+                ids = table.ids[max(0, count - offset - PAGE_SIZE):max(0, count - offset)][::-1]
+            rows = [r for i in ids if (r := table.get(i)) is not None]
+            more, total = offset + PAGE_SIZE < count, len(table)
         else:
             # Off the event loop: a search of a large firm is a scan, and the API keeps serving meanwhile.
-            rows, more, scanned = await run_in_threadpool(_search, table.scan(), searched, q, offset, PAGE_SIZE)
+            rows, more, scanned = await run_in_threadpool(_search, table.scan(reverse=not oldest_first), searched, q, offset, PAGE_SIZE)
             total = None
-        label = next((f for f in LABEL_FIELDS if f in model.fields), None)
-        extra = [f for f in ("status", "type", "state") if f in model.fields and f != label][:1]
-        columns = ["id", *([label] if label else []), *extra, *(["updated_at"] if "updated_at" in model.fields else [])]
+        labels = [f for f in LABEL_FIELDS if f in model.fields and f not in ("first_name", "last_name")][:2]
+        extra = [f for f in ("status", "type", "state") if f in model.fields and f not in labels][:1]
+        columns = ["id", *labels, *extra, *(["updated_at"] if "updated_at" in model.fields else [])]
         return self.render(request, "records.html", {
             "title": f"{model_name} · {account.name}", "nav": "overview", "firm": account, "model": model_name, "q": q,
-            "page": page, "more": more, "total": total, "columns": columns, "scanned": scanned, "max_scan": MAX_SCAN, "searched": searched,
+            "page": page, "more": more, "total": total, "columns": columns, "scanned": scanned, "max_scan": MAX_SCAN, "searched": searched, "order": "asc" if oldest_first else "",
             "pages": (total + PAGE_SIZE - 1) // PAGE_SIZE if total else None, "page_size": PAGE_SIZE,
             "rows": [{c: _cell(r.get(c)) for c in columns} for r in rows],
         })
