@@ -277,3 +277,57 @@ def test_reset_from_the_page(page, scratch):
     expect(page.locator("#journal-empty")).to_be_visible()
     gone = httpx.get(f"{scratch}/api/v4/contacts/{made['id']}.json", headers={"Authorization": "Bearer dev"}, timeout=10)
     assert gone.status_code == 404
+
+
+# ---------------------------------------------------------------------------- off loopback
+
+
+def test_sign_in_off_loopback_then_write_with_the_cookie(browser, index):
+    """A mock that is not bound to loopback, served in-process: the browser's requests to
+    http://mock.test are answered by the app (Playwright routing, no network)."""
+    from starlette.testclient import TestClient
+
+    from mockserver.app import create_app
+    from mockserver.config import Settings
+
+    app = create_app(Settings(seed=42, rate_limit=0, host="0.0.0.0", admin_token="s3cret-token"), index=index)
+    with TestClient(app, base_url="http://mock.test", follow_redirects=False) as client:
+
+        def answer(route):
+            request = route.request
+            client.cookies.clear()  # the browser's own Cookie header is the only one that counts
+            headers = {k: v for k, v in request.all_headers().items() if not k.startswith(":")}
+            response = client.request(request.method, request.url, headers=headers, content=request.post_data_buffer)
+            route.fulfill(status=response.status_code, body=response.content,
+                          headers={k: v for k, v in response.headers.items() if k not in ("content-length", "content-encoding")})
+
+        context = browser.new_context(viewport={"width": 1280, "height": 860})
+        context.set_default_timeout(TIMEOUT_MS)
+        context.route("http://mock.test/**", answer)
+        page = context.new_page()
+        try:
+            response = page.goto(f"http://mock.test{UI}/faults")
+            assert response is not None and response.status == 401
+            expect(page.locator("h1")).to_have_text("Sign in to the dashboard")
+            assert "Mock Law LLP" not in page.content()
+            page.fill('input[name="token"]', "not-it")
+            page.click("button[type=submit]")
+            expect(page.locator(".error-text")).to_have_text("That is not the admin token.")
+            shot(page, "login")
+            page.fill('input[name="token"]', "s3cret-token")
+            page.click("button[type=submit]")
+            expect(page.locator("h1")).to_have_text("Faults and clock")
+            assert page.url == f"http://mock.test{UI}/faults"
+            (cookie,) = context.cookies()
+            assert cookie["httpOnly"] is True and cookie["sameSite"] == "Strict" and cookie["value"] != "s3cret-token"
+            assert page.evaluate("document.cookie") == ""  # out of reach of scripts
+            # The page's write goes through the control API on the cookie.
+            page.fill('#add-fault input[name="path"]', "/api/v4/tasks*")
+            page.click("#add-fault button[type=submit]")
+            expect(page.locator("#faults tbody tr").first).to_contain_text("/api/v4/tasks*")
+            assert [f.path for f in app.state.faults.active] == ["/api/v4/tasks*"]
+            page.click("header button:has-text('Sign out')")
+            expect(page.locator("h1")).to_have_text("Sign in to the dashboard")
+            assert context.cookies() == []
+        finally:
+            context.close()

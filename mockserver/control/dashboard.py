@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import fnmatch
 import hmac
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus, urlencode
 
@@ -171,7 +172,7 @@ class Dashboard:
         if account is None:
             return self._not_found(request, f"No firm {request.path_params['account']}")
         models = sorted((name, len(table)) for name, table in account.tables.items() if len(table))
-        users = [{"id": u["id"], "name": u.get("name"), "email": u.get("email")} for u in list(account.tables.get("User") or ())[:PAGE_SIZE]]
+        users = [{"id": u["id"], "name": u.get("name"), "email": u.get("email")} for u in islice(account.tables.get("User") or (), PAGE_SIZE)]
         return self.render(request, "firm.html", {"title": account.name, "nav": "overview", "firm": account, "models": models, "users": users})
 
     async def records(self, request: Request) -> Response:
@@ -301,7 +302,7 @@ class Dashboard:
         hooks = []
         for account in self.state.store.accounts.values():
             table = account.tables.get("Webhook")
-            for hook in list(table.scan(reverse=True))[:PAGE_SIZE] if table is not None else []:
+            for hook in islice(table.scan(reverse=True), PAGE_SIZE) if table is not None else []:
                 hooks.append({"firm": account, **{k: hook.get(k) for k in ("id", "url", "model", "events", "fields", "status", "expires_at", "created_at")},
                               "secret": hook.get("shared_secret")})
         wanted = request.query_params.get("webhook_id", "").strip()
