@@ -226,7 +226,7 @@ def test_oauth_panel_shows_hints_never_whole_tokens(client):
 def exposed(index):
     """A mock that believes it listens on every address: the admin token is required."""
     app = create_app(Settings(seed=1, rate_limit=0, host="0.0.0.0", admin_token="s3cret-token"), index=index)
-    with TestClient(app, base_url="http://mock.test") as c:
+    with TestClient(app, base_url="http://localhost:8000") as c:  # a name Host checks accept
         yield c
 
 

@@ -28,6 +28,7 @@ from mockserver.testing.pytest_plugin import WebhookReceiver  # noqa: E402 (afte
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 UI = "/__mock__/ui"
 TIMEOUT_MS = 20_000
+BASE = "http://localhost:8123"  # the off-loopback test: routed to an in-process app, never connected to
 SERVE_ARGS = ("--seed", "42", "--rate-limit", "0", "--webhook-allow-http", "--webhook-time-scale", "0.001")
 
 
@@ -283,15 +284,16 @@ def test_reset_from_the_page(page, scratch):
 
 
 def test_sign_in_off_loopback_then_write_with_the_cookie(browser, index):
-    """A mock that is not bound to loopback, served in-process: the browser's requests to
-    http://mock.test are answered by the app (Playwright routing, no network)."""
+    """A mock that believes it is bound to every address, served in-process: the browser's
+    requests to BASE are answered by the app through Playwright's routing (no connection is made;
+    a loopback name, so Host and Origin checks see a name the mock always answers to)."""
     from starlette.testclient import TestClient
 
     from mockserver.app import create_app
     from mockserver.config import Settings
 
     app = create_app(Settings(seed=42, rate_limit=0, host="0.0.0.0", admin_token="s3cret-token"), index=index)
-    with TestClient(app, base_url="http://mock.test", follow_redirects=False) as client:
+    with TestClient(app, base_url=BASE, follow_redirects=False) as client:
 
         def answer(route):
             request = route.request
@@ -303,10 +305,10 @@ def test_sign_in_off_loopback_then_write_with_the_cookie(browser, index):
 
         context = browser.new_context(viewport={"width": 1280, "height": 860})
         context.set_default_timeout(TIMEOUT_MS)
-        context.route("http://mock.test/**", answer)
+        context.route(f"{BASE}/**", answer)
         page = context.new_page()
         try:
-            response = page.goto(f"http://mock.test{UI}/faults")
+            response = page.goto(f"{BASE}{UI}/faults")
             assert response is not None and response.status == 401
             expect(page.locator("h1")).to_have_text("Sign in to the dashboard")
             assert "Mock Law LLP" not in page.content()
@@ -317,7 +319,7 @@ def test_sign_in_off_loopback_then_write_with_the_cookie(browser, index):
             page.fill('input[name="token"]', "s3cret-token")
             page.click("button[type=submit]")
             expect(page.locator("h1")).to_have_text("Faults and clock")
-            assert page.url == f"http://mock.test{UI}/faults"
+            assert page.url == f"{BASE}{UI}/faults"
             (cookie,) = context.cookies()
             assert cookie["httpOnly"] is True and cookie["sameSite"] == "Strict" and cookie["value"] != "s3cret-token"
             assert page.evaluate("document.cookie") == ""  # out of reach of scripts
