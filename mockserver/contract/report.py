@@ -27,6 +27,26 @@ class Failure:
     check: str
     reason: str
     exchange: Exchange | None = None
+    also: list[str] = field(default_factory=list)  # other checks the same response failed (one failure, not several)
+
+
+def same_response(a: Exchange | None, b: Exchange | None) -> bool:
+    """Two exchanges of one response (each check builds its own Exchange of it)."""
+    if a is None or b is None:
+        return False
+    rid_a, rid_b = a.response_headers.get("x-request-id"), b.response_headers.get("x-request-id")
+    if rid_a or rid_b:
+        return rid_a == rid_b and a.url == b.url
+    return (a.method, a.url, a.status, a.response_body) == (b.method, b.url, b.status, b.response_body)
+
+
+def short_url(url: str, limit: int = 120) -> str:
+    """A URL for a one-line message: path and query without scheme and host, long values cut."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    text = parts.path + (f"?{parts.query}" if parts.query else "")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass
@@ -38,7 +58,14 @@ class CheckResult:
     requests: int = 0
 
     def fail(self, check: str, reason: str, exchange: Exchange | None = None) -> None:
+        """Record a failure; further failures of the same response (an injected 503 fails the
+        status, schema and expectation checks at once) join the first as ``also``."""
         self.status = FAILED
+        for earlier in self.failures:
+            if same_response(earlier.exchange, exchange):
+                if check not in earlier.also and check != earlier.check:
+                    earlier.also.append(check)
+                return
         self.failures.append(Failure(check, reason, exchange))
 
     def skip(self, reason: str) -> None:
@@ -151,8 +178,9 @@ class RunResult:
                     if len(lines) >= limit:
                         return "\n".join(lines)
                     first = f.reason.strip().splitlines()[0] if f.reason.strip() else ""
-                    where = f" [{f.exchange.method} {f.exchange.url} -> {f.exchange.status}]" if f.exchange else ""
-                    lines.append(f"[{suite}] {r.key}: {f.check}: {first[:300]}{where}")
+                    where = f" [{f.exchange.method} {short_url(f.exchange.url)} -> {f.exchange.status}]" if f.exchange else ""
+                    also = f" (also fails: {', '.join(f.also)})" if f.also else ""
+                    lines.append(f"[{suite}] {r.key}: {f.check}: {first[:300]}{also}{where}")
         return "\n".join(lines)
 
     # ------------------------------------------------------------------ Markdown
@@ -201,6 +229,8 @@ class RunResult:
             out.append("None.")
         for suite, r, f in failures:
             out += [f"### [{suite}] `{r.key}` {_md(r.label)}: {f.check}", "", "Reason:", "", "```", f.reason.strip(), "```"]
+            if f.also:
+                out += ["", f"The same response also fails: {', '.join(f.also)}."]
             if f.exchange is not None:
                 e = f.exchange
                 out += ["", "Request:", "", "```http", f"{e.method} {e.url}"]
@@ -298,7 +328,7 @@ def _md(text: str) -> str:
 
 
 def _failure_text(f: Failure) -> str:
-    lines = [f"{f.check}: {f.reason}"]
+    lines = [f"{f.check}: {f.reason}"] + ([f"(the same response also fails: {', '.join(f.also)})"] if f.also else [])
     if f.exchange is not None:
         e = f.exchange
         lines += ["", f"Request: {e.method} {e.url}"]
