@@ -14,7 +14,6 @@ from starlette.testclient import TestClient
 from mockserver.app import create_app
 from mockserver.config import Settings
 from mockserver.control.dashboard import PAGE_SIZE, Dashboard, journal_entry
-from mockserver.control.journal import JournalEntry
 
 UI = "/__mock__/ui"
 PANELS = [UI, f"{UI}/firms/1", f"{UI}/firms/1/Matter", f"{UI}/journal", f"{UI}/webhooks", f"{UI}/faults", f"{UI}/oauth"]
@@ -168,7 +167,7 @@ def test_long_bodies_are_cut(client):
 def test_journal_entries_with_response_details_show_them():
     """Entries from the journal as the newcomer extends it (headers, response, duration, source)
     and as it was before: both render, missing keys are blanks."""
-    old = journal_entry(JournalEntry(1, 0.0, "GET", "/api/v4/matters.json", "", None, 200, "dev…").as_dict())
+    old = journal_entry({"id": 1, "time": 0.0, "method": "GET", "path": "/api/v4/matters.json", "query": "", "body": None, "status": 200, "token_hint": "dev…"})
     assert old["response_body"] is None and old["request_headers"] == {} and old["status"] == 200 and old["source"] == "api"
     new = journal_entry({"id": 2, "time": 1.0, "method": "POST", "path": "/oauth/token", "query": "", "body": {"a": 1}, "status": 400,
                          "response_status": 400, "response_headers": {"content-type": "application/json"}, "response_body": {"error": "invalid_grant"},
@@ -262,6 +261,13 @@ def test_login_form(exposed):
     assert exposed.get(f"{UI}/oauth").status_code == 200
     away = exposed.post(f"{UI}/login", data={"token": "s3cret-token", "next": "https://evil.test/"}, follow_redirects=False)
     assert away.headers["location"] == UI  # never an open redirect
+
+
+def test_a_rebinding_host_or_a_foreign_origin_is_refused(client):
+    assert client.get(UI, headers={"Host": "evil.example"}).status_code == 403  # DNS rebinding: the page may not read
+    assert client.get(f"{UI}/journal", headers={"Origin": "https://evil.example"}).status_code == 403
+    assert client.post(f"{UI}/login", data={"token": "x"}, headers={"Origin": "https://evil.example"}).status_code == 403
+    assert client.get(UI, headers={"Origin": "http://127.0.0.1:8000"}).status_code == 200
 
 
 def test_on_loopback_the_dashboard_is_open(client):

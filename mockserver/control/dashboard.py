@@ -7,7 +7,8 @@ reseed. Pages are rendered on the server with Jinja2 (:mod:`.templating`); a sma
 (``static/app.js``, no build step, nothing from a CDN) refreshes the journal and sends the
 buttons' writes to the control API with ``fetch()`` as JSON, same origin.
 
-Guarded like the control API: open on loopback; otherwise the admin token is needed, given
+Guarded like the control API (:mod:`.guard`): a rebinding ``Host`` or a foreign ``Origin`` is
+refused; open on loopback; otherwise the admin token is needed, given
 once (the login form or ``?token=``) and then kept in an HttpOnly, SameSite=Strict cookie that
 the control API accepts too (:func:`mockserver.control.api.admin_allowed`). Every response
 carries a strict Content-Security-Policy (scripts and styles from the mock only).
@@ -39,6 +40,7 @@ from mockserver.control.api import (
     dashboard_cookie_value,
 )
 from mockserver.control.faults import FAULT_KINDS
+from mockserver.control.guard import check_browser
 from mockserver.control.templating import STATIC, environment
 from mockserver.engine.errors import decimal
 
@@ -58,7 +60,7 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' 
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # not no-referrer: with it a form POST carries Origin: null
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
@@ -97,6 +99,9 @@ class Dashboard:
     def _guarded(self, endpoint):
         async def guarded(request: Request) -> Response:
             settings = self.state.settings
+            refused = check_browser(settings, request)  # a rebinding Host or a foreign Origin: 403
+            if refused is not None:
+                return refused
             given = request.query_params.get("token")
             if given is not None and settings.admin_token and hmac.compare_digest(given.encode(), settings.admin_token.encode()):
                 # Trade the token in the address for a cookie, and drop it from the address bar.
@@ -135,6 +140,9 @@ class Dashboard:
     async def login(self, request: Request) -> Response:
         """The admin token, given once in a form (or ``?token=``), becomes a session cookie."""
         settings = self.state.settings
+        refused = check_browser(settings, request)
+        if refused is not None:
+            return refused
         if request.method == "GET":
             if admin_allowed(request, settings):
                 return RedirectResponse(_safe_next(request.query_params.get("next", UI)), 303)
