@@ -168,6 +168,7 @@ def test_journal_panel_filters_and_goes_live(page, run):
     posted = entries.filter(has_text="/api/v4/contacts.json").filter(has_text="POST").first
     posted.locator("summary").click()
     expect(posted.locator(".request-body")).to_contain_text('"name": "Ada Lovelace"')
+    expect(posted.locator(".response-body")).to_contain_text(f'"id": {run.contact["id"]}')  # the journal keeps the answer too
     shot(page, "journal")
 
     page.fill('input[name="status"]', "404")
