@@ -64,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import uvicorn
 
-    uvicorn.run(make_app(routes), host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    uvicorn.run(make_app(routes), host=args.host, port=args.port, log_level=args.log_level, access_log=False,
+                loop="auto", http="auto")
     return 0
 
 

@@ -116,6 +116,9 @@ class MemoryStore:
         self.accounts: dict[int, Account] = {}
         self.lock = threading.RLock()
         self.depth = 0
+        # Bumped when a write begins and when it ends (and when persistence loads others'
+        # writes): a reader that sees the same number twice saw no change in between.
+        self.generation = 0
         self.listeners: list[Callable[[str, int, str, Record, Record | None], None]] = []
         # Other state that lives beside the records (OAuth apps and tokens): name -> (dump, load).
         self.systems: dict[str, tuple[Callable[[], Any], Callable[[Any], None]]] = {}
@@ -123,10 +126,10 @@ class MemoryStore:
     @contextmanager
     def write(self) -> Iterator[None]:
         """One write (or several, nested): exclusive, and kept together when persisted."""
-        with self.lock:
+        with self.lock, self._changing():
+            if self.depth == 0:
+                self._begin()  # raises with nothing begun (it cleans up after itself)
             self.depth += 1
-            if self.depth == 1:
-                self._begin()
             try:
                 yield
             except BaseException:
@@ -136,7 +139,16 @@ class MemoryStore:
                 raise
             self.depth -= 1
             if self.depth == 0:
-                self._commit()
+                self._commit()  # on any failure it rolls back (and restores memory) before raising
+
+    @contextmanager
+    def _changing(self) -> Iterator[None]:
+        """Bump the generation as a write begins and as it ends, whatever happens."""
+        self.generation += 1
+        try:
+            yield
+        finally:
+            self.generation += 1
 
     def refresh(self) -> None:
         """Catch up with writes made by other processes (nothing to do in memory)."""
