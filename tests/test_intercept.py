@@ -94,6 +94,17 @@ def test_other_hosts_pass_through_by_default(intercepted, clio_mock):
     assert intercepted.requests() == []  # the live mock answered, not the intercepted one
 
 
+def test_another_mocking_library_keeps_the_other_hosts(app):
+    """Started before the switch, a ``responses`` mock still answers the hosts it mocks: other
+    hosts are handed to whatever ``HTTPAdapter.send`` was when interception began."""
+    responses = pytest.importorskip("responses")
+    with responses.RequestsMock() as mocked:
+        mocked.get("https://api.example.test/ping", json={"pong": True})
+        with Interceptor(app=app):
+            assert requests.get("https://api.example.test/ping").json() == {"pong": True}
+            assert requests.get(WHO, headers=AUTH).status_code == 200
+
+
 def test_other_clio_hosts_are_never_sent_to_clio(intercepted):
     with pytest.raises(httpx.ConnectError, match="api.clio.com"):
         httpx.get("https://api.clio.com/v1/anything")
