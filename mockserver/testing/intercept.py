@@ -49,7 +49,12 @@ from mockserver.serving import hosts as served
 from mockserver.spec.index import SpecIndex
 from mockserver.state import MockState
 from mockserver.testing.controls import MockControls
-from mockserver.testing.transport import AppLoop, AsyncMockTransport, MockTransport, open_requests
+from mockserver.testing.transport import (
+    AppLoop,
+    AsyncMockTransport,
+    MockTransport,
+    open_requests,
+)
 
 LOOPBACK = served.LOOPBACK_NAMES
 REFUSED = object()  # route(): a request this interceptor fails

@@ -453,8 +453,7 @@ class _RawBody:
 
 def requests_response(adapter: Any, request: Any, response: SyncResponse) -> Any:
     """A ``requests.Response`` built the way ``HTTPAdapter`` builds one (cookies, encoding, url)."""
-    from urllib3 import HTTPResponse
-    from urllib3 import HTTPHeaderDict
+    from urllib3 import HTTPHeaderDict, HTTPResponse
 
     headers = HTTPHeaderDict()
     for name, value in response.headers:
