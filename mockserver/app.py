@@ -19,13 +19,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from mockserver.clio.deletes import Deletes
 from mockserver.clio.oauth import (
     OAuthConfig,
     OAuthServer,
     load_apps_file,
 )
 from mockserver.clio.oauth_http import OAuthRoutes
-from mockserver.clio.deletes import Deletes
 from mockserver.clio.ratelimit import RateLimiter
 from mockserver.clio.rules import DomainRules
 from mockserver.clio.uploads import UPLOAD_PATH, DocumentUploads
@@ -40,6 +40,7 @@ from mockserver.control.guard import LOOPBACK, check_browser
 from mockserver.control.journal import Journal
 from mockserver.data.seeding import Seeder
 from mockserver.engine.api import API_PREFIX, ApiApp
+from mockserver.engine.errors import decimal
 from mockserver.engine.handlers import Engine
 from mockserver.engine.persistence import SqliteStore
 from mockserver.engine.records import Clock, RecordWriter
@@ -214,7 +215,7 @@ def _service_routes(state: MockState) -> Starlette:
         model, record = request.path_params["model"], request.path_params["record"]
         account = state.store.account(request.path_params["account"])
         version = request.query_params.get("document_version_id", "")
-        uploaded = uploads.download(account, model, int(record), int(version) if version.isascii() and version.isdigit() else None) if account and record.isascii() and record.isdigit() else None
+        uploaded = uploads.download(account, model, decimal(record), decimal(version)) if account and decimal(record) is not None else None
         if uploaded is not None:  # what was PUT to the document's upload URL, byte for byte
             body, media_type, filename = uploaded
             return Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{_header_safe(filename)}"'})

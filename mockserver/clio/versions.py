@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from mockserver.engine.errors import unprocessable
+from mockserver.engine.errors import decimal, unprocessable
 from mockserver.engine.serializer import parse_fields
 from mockserver.engine.store import Account
 
@@ -120,9 +120,10 @@ class VersionRules:
 
     def _current(self, request: ApiRequest, account: Account) -> dict[str, Any]:
         raw = request.path_params.get("id")
-        if request.op.action != "update" or raw is None or not raw.isdigit():
+        record_id = decimal(raw)
+        if request.op.action != "update" or record_id is None:
             return {}
-        return account.table(request.op.model).get(int(raw)) or {}
+        return account.table(request.op.model).get(record_id) or {}
 
     # ------------------------------------------------------------------ fields
 

@@ -23,16 +23,23 @@ import hmac
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus, urlencode
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from mockserver.control.api import DASHBOARD_COOKIE, LOOPBACK, PREFIX, admin_allowed, dashboard_cookie_value
+from mockserver.control.api import (
+    DASHBOARD_COOKIE,
+    LOOPBACK,
+    PREFIX,
+    admin_allowed,
+    dashboard_cookie_value,
+)
 from mockserver.control.faults import FAULT_KINDS
 from mockserver.control.templating import STATIC, environment
+from mockserver.engine.errors import decimal
 
 if TYPE_CHECKING:
     from mockserver.engine.store import Account, Record
@@ -214,7 +221,7 @@ class Dashboard:
         model = self.state.index.models.get(model_name)
         table = account.tables.get(model_name) if account is not None and model is not None else None
         raw_id = request.path_params["record"]
-        record = table.get(int(raw_id)) if table is not None and raw_id.isdigit() else None
+        record = table.get(decimal(raw_id)) if table is not None and decimal(raw_id) is not None else None
         if account is None or record is None:
             return self._not_found(request, f"No {model_name} {raw_id} in firm {request.path_params['account']}")
         serializer = self.state.engine.serializer
@@ -341,7 +348,7 @@ def journal_entry(raw: dict[str, Any]) -> dict[str, Any]:
 def _search(records, fields: list[str], q: str, offset: int, size: int) -> tuple[list[Record], bool, int]:
     """Records whose id equals ``q`` or whose ``fields`` contain it (case-insensitive)."""
     needle = q.lower()
-    wanted_id = int(q) if q.isdigit() else None
+    wanted_id = decimal(q)
     found: list[Record] = []
     scanned = 0
     for record in records:
@@ -376,7 +383,7 @@ def _status_matches(status: Any, wanted: str) -> bool:
         return code >= 400 or code == 0
     if len(wanted) == 3 and wanted.endswith("xx") and wanted[0].isdigit():
         return code // 100 == int(wanted[0])
-    return wanted.isdigit() and code == int(wanted)
+    return decimal(wanted) == code
 
 
 def _positive(value: str | None, default: int) -> int:

@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
-from mockserver.engine.errors import ClioError, not_found
+from mockserver.engine.errors import ClioError, decimal, not_found
 from mockserver.engine.query import (
     build_filters,
     decode_token,
@@ -474,9 +474,10 @@ def _data(request: ApiRequest) -> dict[str, Any]:
 
 def _path_id(raw: str) -> int:
     """Path ids are integers; anything else names no record (404, as Clio's routes do)."""
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19:  # str.isdigit() accepts "²", int() does not
+    record_id = decimal(raw)
+    if record_id is None:
         raise not_found(f"Couldn't find a record with id {raw!r}")
-    return int(raw)
+    return record_id
 
 
 def _not_modified(headers: dict[str, str], etag: str | None, updated: float | None) -> bool:
