@@ -56,6 +56,9 @@ class Settings:
     log_level: str = _opt("info", "log level (debug, info, warning, error)")
     json_logs: bool = _opt(False, "write logs as JSON lines")
     access_log: bool = _opt(True, "log every request with its request id")
+    # -- serving (perf)
+    server: str = _opt("uvicorn", "HTTP server: uvicorn (uvloop + httptools when installed) or granian (Rust; "
+                       "pip install 'clio-mock[granian]')")
 
 
 def _kind(f) -> str:
