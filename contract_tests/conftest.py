@@ -2,7 +2,7 @@
 
     pytest contract_tests/ --target mock
     CLIO_ACCESS_TOKEN=... pytest contract_tests/ --target https://app.clio.com --budget 300
-    pytest contract_tests/ --target mock --report-md report.md --junitxml junit.xml
+    pytest contract_tests/ --target mock --report-md report.md --report-html report.html --junitxml junit.xml
 
 The options mirror ``clio-mock contract``; the run is the same :class:`~mockserver.contract.kit.Kit`
 (one per session), so the safety rules, allowances and reports are the same too.
@@ -29,6 +29,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--phases", default=None, help="comma list of examples,generated,clio,stateful,negative")
     group.addoption("--operations", default=None, help="regex on operationId or 'METHOD /path'")
     group.addoption("--report-md", default=None, help="write the kit's per-operation Markdown report here")
+    group.addoption("--report-html", default=None, help="write the kit's report as one standalone HTML page here")
     group.addoption("--contract-junit", default=None, help="write the kit's own JUnit XML (pytest's --junitxml works too)")
     group.addoption("--max-wait", type=float, default=120.0, help="longest single wait for a rate limit, seconds")
     group.addoption("--contract-seed", type=int, default=None, help="seed for generated data (default: derandomized)")
@@ -50,7 +51,8 @@ def kit_config(config: pytest.Config):
         budget=config.getoption("--budget"), max_examples=config.getoption("--max-examples"),
         phases=tuple(p.strip() for p in phases.split(",") if p.strip()) if phases else None,
         operations=config.getoption("--operations"), max_wait=config.getoption("--max-wait"), seed=config.getoption("--contract-seed"),
-        report_md=config.getoption("--report-md"), junit_xml=config.getoption("--contract-junit"),
+        report_md=config.getoption("--report-md"), report_html=config.getoption("--report-html"),
+        junit_xml=config.getoption("--contract-junit"),
     )
 
 
@@ -99,6 +101,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
     terminalreporter.section("Clio contract kit")
     for line in result.summary_text().splitlines():
         terminalreporter.write_line(line)
-    for path in (config.getoption("--report-md"), config.getoption("--contract-junit")):
+    for path in (config.getoption("--report-md"), config.getoption("--report-html"), config.getoption("--contract-junit")):
         if path:
             terminalreporter.write_line(f"wrote {path}")

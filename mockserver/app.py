@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from dataclasses import replace
 
@@ -18,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from mockserver.clio.deletes import Deletes
 from mockserver.clio.oauth import (
     OAuthConfig,
     OAuthServer,
@@ -25,27 +27,45 @@ from mockserver.clio.oauth import (
 )
 from mockserver.clio.oauth_http import OAuthRoutes
 from mockserver.clio.ratelimit import RateLimiter
+from mockserver.clio.rules import DomainRules
+from mockserver.clio.uploads import UPLOAD_PATH, DocumentUploads
+from mockserver.clio.versions import VersionRules
 from mockserver.clio.webhooks import WebhookService, WebhookSettings, activate_operation
 from mockserver.config import Settings
 from mockserver.control.api import PREFIX as CONTROL_PREFIX
 from mockserver.control.api import ControlApi
+from mockserver.control.dashboard import Dashboard
 from mockserver.control.faults import inject
+from mockserver.control.guard import LOOPBACK, check_browser
+from mockserver.control.journal import Journal
 from mockserver.data.seeding import Seeder
 from mockserver.engine.api import API_PREFIX, ApiApp
+from mockserver.engine.errors import decimal
 from mockserver.engine.handlers import Engine
 from mockserver.engine.persistence import SqliteStore
 from mockserver.engine.records import Clock, RecordWriter
 from mockserver.engine.store import MemoryStore
-from mockserver.logs import ACCESS
+from mockserver.logs import ACCESS, escape
 from mockserver.spec.index import SpecIndex
 from mockserver.spec.source import load_index, resolve_location
 from mockserver.state import MockState
+
+OAUTH_PREFIX = "/oauth/"  # journaled as source "oauth"
+
+
+_HEADER_JUNK = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def safe_header(value: bytes) -> bytes:
+    """A header value h11 will send: control characters (CR, LF, NUL...) become spaces.
+    A last line of defence: a value built from input must never cost the whole answer."""
+    return _HEADER_JUNK.sub(b" ", value) if _HEADER_JUNK.search(value) else value
 
 
 class ClioMock:
     """ASGI entry point: ``/api/v4`` goes straight to the engine, the rest to Starlette.
 
-    Injected faults apply to every path but the control API's; API requests are journaled.
+    Injected faults apply to every path but the control API's; API and OAuth requests are journaled.
     """
 
     def __init__(self, state: MockState, api: ApiApp, other: Starlette) -> None:
@@ -63,12 +83,14 @@ class ClioMock:
         """Give the request an id (``X-Request-Id``, kept if the client sent one) and log it."""
         request_id = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), None) or os.urandom(8).hex()
         started, status = time.perf_counter(), 0
+        scope["clio_mock.request_id"] = request_id  # the journal shows it with the answer's headers
 
         async def send_with_id(message):
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", request_id.encode("latin-1"))]}
+                headers = [(k, safe_header(v)) for k, v in message.get("headers", [])]
+                message = {**message, "headers": [*headers, (b"x-request-id", safe_header(request_id.encode("latin-1")))]}
             await send(message)
 
         try:
@@ -76,8 +98,9 @@ class ClioMock:
         finally:
             if self.state.settings.access_log and ACCESS.isEnabledFor(logging.INFO):
                 ms = round((time.perf_counter() - started) * 1000, 2)
-                ACCESS.info("%s %s %s %sms id=%s", scope["method"], scope["path"], status, ms, request_id,
-                            extra={"request_id": request_id, "method": scope["method"], "path": scope["path"], "status": status, "duration_ms": ms})
+                path, rid = escape(scope["path"]), escape(request_id)
+                ACCESS.info("%s %s %s %sms id=%s", escape(scope["method"]), path, status, ms, rid,
+                            extra={"request_id": rid, "method": escape(scope["method"]), "path": path, "status": status, "duration_ms": ms})
 
     async def _route(self, scope: dict, receive, send) -> None:
         path = scope["path"]
@@ -85,7 +108,9 @@ class ClioMock:
             await self.other(scope, receive, send)
             return
         if path.startswith(API_PREFIX + "/"):
-            await self._journaled(scope, receive, send)
+            await self._journaled(self.api, "api", scope, receive, send)
+        elif path.startswith(OAUTH_PREFIX):
+            await self._journaled(self.other, "oauth", scope, receive, send)
         else:
             await self._faulted(self.other, scope, receive, send)
 
@@ -95,32 +120,50 @@ class ClioMock:
         if fault is None or not await inject(fault, send):
             await app(scope, receive, send)
 
-    async def _journaled(self, scope: dict, receive, send) -> None:
-        """Serve an API request (faults included), noting what it asked and how it was answered."""
-        chunks: list[bytes] = []
-        recorded = False
+    async def _journaled(self, app, source: str, scope: dict, receive, send) -> None:
+        """Serve a request (faults included), noting what it asked and how it was answered."""
+        journal = self.state.journal
+        request_body, response_body = journal.tap(), journal.tap()
+        started = time.perf_counter()
+        entry = None
 
-        def note(status: int) -> None:
-            nonlocal recorded
-            if not recorded:  # before the answer leaves, so a client that got it finds it journaled
-                recorded = True
-                auth = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), None)
-                self.state.journal.record(self.state.clock.time(), scope["method"], scope["path"], scope.get("query_string", b""), b"".join(chunks), status, auth)
+        def begin(status: int, headers) -> None:
+            nonlocal entry
+            if entry is None:  # before the answer leaves, so a client that got it finds it journaled
+                entry = journal.begin(self.state.clock.time(), scope["method"], scope["path"], scope.get("query_string", b""),
+                                      scope["headers"], request_body, status, source)
+                if headers is not None:
+                    request_id = scope.get("clio_mock.request_id")
+                    journal.answered(entry, [*headers, (b"x-request-id", request_id.encode("latin-1"))] if request_id else headers)
 
         async def tap_receive():
             message = await receive()
-            chunks.append(message.get("body", b""))
+            request_body.add(message.get("body", b""))
             return message
 
         async def tap_send(message):
             if message["type"] == "http.response.start":
-                note(message["status"])
+                begin(message["status"], message.get("headers", []))
+            elif message["type"] == "http.response.body":
+                response_body.add(message.get("body", b""))
+                if not message.get("more_body") and entry is not None:
+                    journal.finish(entry, response_body, (time.perf_counter() - started) * 1000)
             await send(message)
 
         try:
-            await self._faulted(self.api, scope, tap_receive, tap_send)
+            await self._faulted(app, scope, tap_receive, tap_send)
         finally:
-            note(0)  # no answer at all
+            begin(0, None)  # no answer at all
+            if entry is not None and not entry.duration_ms:
+                journal.finish(entry, response_body, (time.perf_counter() - started) * 1000)
+
+
+def dev_token(settings: Settings) -> str | None:
+    """The long-lived ``dev`` token, unless the mock listens beyond loopback (anyone who can
+    reach it would have the firm): there only with ``dev_token_public``."""
+    if settings.host in LOOPBACK or settings.dev_token_public:
+        return settings.dev_token
+    return None
 
 
 def build_state(settings: Settings, index: SpecIndex | None = None) -> MockState:
@@ -132,13 +175,22 @@ def build_state(settings: Settings, index: SpecIndex | None = None) -> MockState
         index = replace(index, operations=[*index.operations, activate])
     store = SqliteStore(settings.data) if settings.data else MemoryStore()
     clock = Clock()
-    engine = Engine(index, store, RecordWriter(index, clock))
-    webhooks = WebhookService(index, store, engine, clock, WebhookSettings(settings.webhook_allow_http, settings.webhook_time_scale))
+    writer = RecordWriter(index, clock)
+    rules = DomainRules.for_index(index)
+    rules.install(writer)  # Clio's domain rules, before any other model rule
+    engine = Engine(index, store, writer)
+    DocumentUploads(engine).install()
+    Deletes(engine).install()  # bills void, documents go to the trash (BEHAVIOR.md 12.3)
+    VersionRules(engine).install()  # what X-API-VERSION changes (mockserver/clio/versions.py)
+    webhooks = WebhookService(index, store, engine, clock, WebhookSettings(settings.webhook_allow_http, settings.webhook_time_scale,
+                                                                                    allow_hosts=list(settings.webhook_allow_host)))
     apps = load_apps_file(settings.apps) if settings.apps else []
-    oauth = OAuthServer(store, clock, OAuthConfig(settings.token_lifetime, settings.code_lifetime, settings.auto_approve, settings.dev_token, apps))
+    oauth = OAuthServer(store, clock, OAuthConfig(settings.token_lifetime, settings.code_lifetime, settings.auto_approve, dev_token(settings), apps,
+                                                  tuple(settings.oauth_redirect_origin)))
     state = MockState(
-        settings, index, store, clock, engine, Seeder(index, clock, engine.view_models, engine.singletons, engine.mirrors),
+        settings, index, store, clock, engine, Seeder(index, clock, engine.view_models, engine.singletons, engine.mirrors, rules),
         oauth, RateLimiter(settings.rate_limit, settings.rate_window, clock.time), webhooks,
+        journal=Journal(settings.journal_entries, settings.journal_body_bytes, settings.journal_bytes),
     )
     with store.write():  # with --data, the first process seeds; the rest load what it wrote
         if not store.has_data():
@@ -154,14 +206,22 @@ def create_app(settings: Settings | None = None, index: SpecIndex | None = None)
 
 
 def _service_routes(state: MockState) -> Starlette:
+    uploads = DocumentUploads(state.engine)
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "spec": state.index.title, "operations": len(state.index.operations)})
 
     async def file_content(request: Request) -> Response:
         """The target of download redirects: stands in for Clio's pre-signed storage URL."""
         model, record = request.path_params["model"], request.path_params["record"]
+        account = state.store.account(request.path_params["account"])
+        version = request.query_params.get("document_version_id", "")
+        uploaded = uploads.download(account, model, decimal(record), decimal(version)) if account and decimal(record) is not None else None
+        if uploaded is not None:  # what was PUT to the document's upload URL, byte for byte
+            body, media_type, filename = uploaded
+            return Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{_header_safe(filename)}"'})
         body = f"clio-mock file content for {model} {record}\n".encode()
-        return Response(body, media_type="application/octet-stream", headers={"Content-Disposition": f'attachment; filename="{model.lower()}-{record}.txt"'})
+        name = _header_safe(f"{model.lower()}-{record}"[:120] + ".txt")
+        return Response(body, media_type="application/octet-stream", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     async def not_found(request: Request, exc: Exception) -> Response:
         code = getattr(exc, "status_code", 404)
@@ -173,10 +233,18 @@ def _service_routes(state: MockState) -> Starlette:
                              "store": "sqlite" if state.settings.data else "memory"})
 
     routes = [
-        *OAuthRoutes(state.oauth, state.store).routes(),
+        *OAuthRoutes(state.oauth, state.store, guard=lambda request: check_browser(state.settings, request)).routes(),
         *ControlApi(state).routes(),
+        *Dashboard(state).routes(),
         Route("/__mock__/health", health),
         Route("/__mock__/ready", ready),
         Route("/__mock__/files/{account:int}/{model}/{record}", file_content),
+        Route(UPLOAD_PATH + "/{uuid}", uploads.put, methods=["PUT"]),
     ]
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
+
+
+def _header_safe(name: str) -> str:
+    """A file name fit for a Content-Disposition header: no quotes, backslashes, control
+    characters (CR/LF would split the header) or non-latin-1."""
+    return "".join(c for c in name if c not in '"\\' and 0x20 <= ord(c) < 256 and ord(c) != 0x7F) or "download"

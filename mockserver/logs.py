@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import Any
 
 import orjson
 
 ACCESS = logging.getLogger("clio_mock.access")
-_RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape(text: str) -> str:
+    """``text`` with control characters (CR, LF, ESC...) as ``\\xNN``: a request path with an
+    encoded newline must not forge a second log line or drive the terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}", text)
+
+
+# uvicorn adds "color_message" (the message with ANSI colour codes) to its records: never in JSON.
+_RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "color_message"}
 
 
 class JsonFormatter(logging.Formatter):
@@ -38,6 +49,19 @@ def configure_logging(level: str, json_logs: bool) -> None:
     root.handlers[:] = [_handler(json_logs)]
     root.setLevel(level.upper())
     root.propagate = False
+
+
+def announce(message: str, json_logs: bool, logger: str = "clio_mock.cli", **extra: Any) -> None:
+    """A start-up line for the operator (spec, records, "listening on"), whatever the log level:
+    plain text on stderr, or with ``json_logs`` one JSON line like every other, so a log
+    collector never sees a plain first line."""
+    if not json_logs:
+        print(message, file=sys.stderr, flush=True)
+        return
+    record = logging.LogRecord(logger, logging.INFO, __file__, 0, message.removeprefix("clio-mock: "), None, None)
+    record.__dict__.update(extra)
+    sys.stderr.write(JsonFormatter().format(record) + "\n")
+    sys.stderr.flush()
 
 
 def uvicorn_log_config(json_logs: bool) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from mockserver.data import seedcache
 from mockserver.data.seeding import Seeder, SeedPlan
 from mockserver.engine.handlers import Engine, Principal
 from mockserver.engine.records import Clock
-from mockserver.engine.store import MemoryStore, release_memory
+from mockserver.engine.store import Account, MemoryStore, release_memory
 from mockserver.spec.index import Operation, SpecIndex
 
 DEFAULT_ACCOUNT_NAME = "Mock Law LLP"
@@ -40,35 +40,55 @@ class MockState:
 
     def reset(self) -> None:
         """Forget everything (records, grants, tokens, rate counts, journal, faults, clock
-        shifts) and seed the firms again."""
+        shifts) and seed the firms again.
+
+        The new firms are built aside first, without the store's lock: a reseed of 100k
+        matters (seconds, run on a worker thread by the control API) leaves other requests
+        served from the old firms meanwhile (writes to them are forgotten by the reset, as
+        any would be); only the swap happens inside the write."""
+        firms = self._build_firms()
         with self.store.write():
             self.store.clear()
             self.journal.clear()
             self.faults.remove()
             self.clock.reset()
-            self._seed_firms()
+            for account in firms:
+                self.store.accounts[account.id] = account
+                self.store.touch_account(account.id)
             self.oauth.reset()
             self.rate_limiter.reset()
             self.webhooks.reset()
 
-    def _seed_firms(self) -> None:
-        """The configured firms: from the seed cache when this plan was generated before."""
+    def _build_firms(self) -> list[Account]:
+        """The configured firms, not yet stored: from the seed cache when this plan was
+        generated before."""
         s = self.settings
         key = seedcache.cache_key(self.index.sha256, s.seed, s.scale, s.records, s.accounts) if s.index_cache else None
         cached = seedcache.load(key) if key else None
         if cached is not None:
-            for account in cached:
-                self.store.accounts[account.id] = account
-                self.store.touch_account(account.id)
-            return
+            return list(cached)
         plan = SeedPlan(s.seed, s.scale, dict(s.records))
+        firms = []
         for n in range(s.accounts):
-            account = self.store.add_account(DEFAULT_ACCOUNT_NAME if n == 0 else f"Firm {n + 1}")
+            account = Account(n + 1, DEFAULT_ACCOUNT_NAME if n == 0 else f"Firm {n + 1}")
             self.seeder.seed(account, plan)
             account.compact()  # seeded nulls take no room (a 100k-matter firm in under 400 MB)
+            firms.append(account)
         release_memory()
         if key:
-            seedcache.save(key, list(self.store.accounts.values()))
+            seedcache.save(key, firms)
+        return firms
+
+    def add_firm(self, name: str, plan: SeedPlan) -> Account:
+        """A new seeded firm: generated aside (no lock held), then stored in one short write."""
+        account = Account(max(self.store.accounts, default=0) + 1, name)  # the id fixes first_id: before seeding
+        self.seeder.seed(account, plan)
+        with self.store.write():
+            if account.id in self.store.accounts:  # another firm took the id meanwhile
+                raise RuntimeError("two firms were added at once; try again")
+            self.store.accounts[account.id] = account
+            self.store.touch_account(account.id)
+        return account
 
     def api_checks(self, principal: Principal, op: Operation, headers: dict[str, str]) -> dict[str, str]:
         """Per-request checks after authentication: the rate limit, then permissions."""

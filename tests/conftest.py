@@ -18,6 +18,12 @@ from mockserver.spec.source import load_index
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "clio"
 SPEC_PATH = SHARED / "openapi-v4.json"
 AUTH = {"Authorization": "Bearer dev"}  # the default account's long-lived dev token
+# Browser tests drive Debian's headless Chromium through Playwright (no browser download).
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
 
 
 @pytest.fixture(scope="session")

@@ -43,7 +43,7 @@ def test_apps_created_and_listed_without_secrets(client):
 
 def test_bad_control_input_is_400(client):
     assert client.post("/__mock__/faults", json={"kind": "explode"}).status_code == 400
-    assert client.post("/__mock__/faults", content=b"{nope").status_code == 400
+    assert client.post("/__mock__/faults", content=b"{nope", headers={"Content-Type": "application/json"}).status_code == 400
     assert client.post("/__mock__/apps", json={}).status_code == 400
 
 

@@ -28,6 +28,45 @@ def test_rate_limit_fault(client):
     assert r.status_code == 429 and r.headers["retry-after"] == "7"
 
 
+def test_rate_limit_fault_waits_one_second_by_default(client):
+    client.post("/__mock__/faults", json={"kind": "rate_limit", "count": 1})
+    r = client.get("/api/v4/matters.json")
+    assert r.status_code == 429 and r.headers["retry-after"] == "1"
+
+
+def test_custom_json_body_and_headers(client):
+    made = client.post("/__mock__/faults", json={
+        "kind": "status", "status": 503, "path": "/api/v4/matters*", "count": 1,
+        "body": {"error": {"type": "ServiceUnavailable", "message": "Clio is down for maintenance"}},
+        "headers": {"Retry-After": "2", "X-Custom": "yes"},
+    })
+    assert made.status_code == 201 and made.json()["headers"] == {"Retry-After": "2", "X-Custom": "yes"}
+    r = client.get("/api/v4/matters.json")
+    assert r.status_code == 503 and r.json() == {"error": {"type": "ServiceUnavailable", "message": "Clio is down for maintenance"}}
+    assert r.headers["retry-after"] == "2" and r.headers["x-custom"] == "yes"
+    assert r.headers["content-type"].startswith("application/json") and int(r.headers["content-length"]) == len(r.content)
+
+
+def test_custom_text_body_and_content_type(client):
+    client.post("/__mock__/faults", json={"kind": "status", "status": 502, "count": 1, "body": "<html>Bad gateway</html>",
+                                          "headers": {"Content-Type": "text/html"}})
+    r = client.get("/api/v4/contacts.json")
+    assert r.status_code == 502 and r.text == "<html>Bad gateway</html>" and r.headers["content-type"] == "text/html"
+
+
+@pytest.mark.parametrize("fault", [
+    {"kind": "status", "status": 99},
+    {"kind": "status", "headers": {"X-A": "b\r\nSet-Cookie: x=1"}},
+    {"kind": "status", "headers": ["X-A"]},
+    {"kind": "status", "headers": {"X-A": "☃"}},
+    {"kind": "rate_limit", "retry_after": -1},
+])
+def test_bad_fault_is_400(client, fault):
+    r = client.post("/__mock__/faults", json=fault)
+    assert r.status_code == 400 and r.json()["error"]["message"]
+    assert client.get("/api/v4/matters.json").status_code == 200
+
+
 def test_latency_fault_delays_but_answers(client):
     client.post("/__mock__/faults", json={"kind": "latency", "latency_ms": 300, "count": 1})
     start = time.perf_counter()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -27,7 +28,13 @@ def _authorize(client, decision="allow", user=None, **extra):
     page = client.get("/oauth/authorize", params=params)
     assert page.status_code == 200 and "<title>Authorize" in page.text
     form = {k: params.get(k, "") for k in ("client_id", "redirect_uri", "state", "redirect_on_decline")}
+    form["form_token"] = form_token(page.text)
     return client.post("/oauth/authorize", data={**form, "decision": decision, **({"user": user} if user else {})})
+
+
+def form_token(page: str) -> str:
+    """The approval page's CSRF token (its hidden ``form_token`` field)."""
+    return re.search(r'name="form_token" value="([^"]+)"', page).group(1)
 
 
 def _code(response) -> str:
@@ -129,6 +136,8 @@ def test_out_of_band_approval_title(mock):
     _, client = mock
     oob = "http://127.0.0.1:8000/oauth/approval"
     params = {"client_id": DEFAULT_CLIENT_ID, "redirect_uri": oob, "state": "s1"}
+    page = client.get("/oauth/authorize", params={**params, "response_type": "code"})
+    params["form_token"] = form_token(page.text)
     r = client.post("/oauth/authorize", data={**params, "decision": "allow"})
     landing = client.get(r.headers["location"])
     assert "<title>Success code=" in landing.text

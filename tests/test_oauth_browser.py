@@ -14,9 +14,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
-from conftest import free_port, serve
+from conftest import CHROMIUM, CHROMIUM_ARGS, free_port, serve
 
-CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
     pytest.skip(f"headless Chromium is expected at {CHROMIUM} (Debian package 'chromium')", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="the 'playwright' package is not installed")
@@ -25,10 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
 CLIENT_ID = "clio-mock-app-key"
 CLIENT_SECRET = "clio-mock-app-secret"
-LAUNCH_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
+LAUNCH_ARGS = CHROMIUM_ARGS
 TIMEOUT_MS = 20_000
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -16,7 +17,8 @@ def test_end_to_end_over_http(spec_path):
         with httpx.Client(base_url=url, timeout=10) as c:
             page = c.get("/oauth/authorize", params={"client_id": DEFAULT_CLIENT_ID, "response_type": "code", "redirect_uri": redirect, "state": "abc"})
             assert page.status_code == 200 and 'id="allow"' in page.text
-            decided = c.post("/oauth/authorize", data={"client_id": DEFAULT_CLIENT_ID, "redirect_uri": redirect, "state": "abc", "decision": "allow"})
+            token = re.search(r'name="form_token" value="([^"]+)"', page.text).group(1)
+            decided = c.post("/oauth/authorize", data={"client_id": DEFAULT_CLIENT_ID, "redirect_uri": redirect, "state": "abc", "decision": "allow", "form_token": token})
             assert decided.status_code == 302
             query = parse_qs(urlsplit(decided.headers["location"]).query)
             assert query["state"] == ["abc"]

@@ -270,7 +270,8 @@ def test_unreadable_file_and_unknown_firm(app, tmp_path):
 def test_matters_are_numbered_as_on_create_unless_declared(app):
     account = load_scenario(app.state, read_minimal())
     matter = account.table("Matter").get(refs(account)["lease"][1])
-    assert matter["display_number"].endswith("-Lease") and isinstance(matter["number"], int)  # Clio numbers it
+    # Clio numbers it: the account's n-th matter, and its client's name (rules/matters.py)
+    assert isinstance(matter["number"], int) and matter["display_number"] == f"{matter['number']:05d}-Acme"
     solo = load_scenario_file(app.state, SOLO)
     assert solo.table("Matter").get(refs(solo)["riverside-eviction"][1])["display_number"] == "00001-Riverside"
 

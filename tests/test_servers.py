@@ -77,4 +77,4 @@ def test_granian_workers_share_one_data_file(spec_path, tmp_path):
 def test_unknown_server_is_a_usage_error(spec_path):
     run = subprocess.run([sys.executable, "-m", "mockserver.cli", "serve", "--spec", str(spec_path), "--server", "gunicorn", "--port", "1"],
                          capture_output=True, text=True, timeout=60)
-    assert run.returncode == 2 and "--server must be one of uvicorn, granian" in run.stderr
+    assert run.returncode == 2 and "server must be one of uvicorn, granian" in run.stderr

@@ -13,14 +13,16 @@ constant time.
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import hmac
+import re
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from mockserver.engine.auth import Authenticator, AuthError, bearer_token
 from mockserver.engine.errors import ClioError
@@ -34,6 +36,7 @@ DEFAULT_CLIENT_ID = "clio-mock-app-key"
 DEFAULT_CLIENT_SECRET = "clio-mock-app-secret"
 DEFAULT_REDIRECT_URIS = ("http://127.0.0.1:*", "http://localhost:*")
 APPROVAL_PATH = "/oauth/approval"
+FORM_TOKEN_LIFETIME = 3600  # seconds an approval page stays usable
 
 
 class OAuthError(Exception):
@@ -60,13 +63,60 @@ class DeveloperApp:
     auto_approve: bool = False
     app_id: int = 0
 
-    def allows_redirect(self, uri: str) -> bool:
-        """Registered URIs match exactly, or as a glob (``http://127.0.0.1:*``)."""
-        return any(uri == r or ("*" in r and fnmatch.fnmatchcase(uri, r)) for r in self.redirect_uris)
+    def allows_redirect(self, uri: str, extra: tuple[str, ...] | list[str] = ()) -> bool:
+        """Whether ``uri`` is registered for this app (or given in ``extra``, the
+        ``oauth_redirect_origin`` setting): see :func:`redirect_matches`."""
+        return any(redirect_matches(uri, pattern) for pattern in [*self.redirect_uris, *extra])
 
     def public(self) -> dict[str, Any]:
         """The app without its secret (for listings)."""
         return {k: v for k, v in self.__dict__.items() if k != "client_secret"}
+
+
+_SAFE_URI = re.compile(r"[\x00-\x20\x7f\\]")  # control characters, spaces and backslashes
+
+
+def _parsed(uri: str) -> tuple[str, str, int | None, str, str] | None:
+    """(scheme, host, port, path, query) of an absolute http(s) URI without userinfo or
+    fragment, or None. Browsers and servers disagree on ``\\``, ``@`` and odd ports
+    (``http://127.0.0.1:80@evil.example/``): refuse all of them rather than guess."""
+    if not uri or _SAFE_URI.search(uri):
+        return None
+    parts = urlsplit(uri)
+    if parts.scheme not in ("http", "https") or "@" in parts.netloc or parts.fragment or not parts.hostname:
+        return None
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    return parts.scheme, parts.hostname.lower(), port, parts.path, parts.query
+
+
+def redirect_matches(uri: str, pattern: str) -> bool:
+    """Redirect matching as the OAuth 2.0 security BCP (RFC 9700 4.1.3) asks: on the parsed
+    scheme, host, port and path, never as a string glob.
+
+    * A registered URI matches itself exactly (scheme and host compared without case).
+    * A ``*`` port (``http://127.0.0.1:*``, ``http://localhost:*/cb``) is RFC 8252's loopback
+      rule: any port on exactly that host; the path must be equal when the pattern has one.
+    * A pattern without a path (``http://127.0.0.1:*``, or an origin the
+      ``oauth_redirect_origin`` setting names, ``http://app:3000``) allows any path there.
+    """
+    wildcard = "://" in pattern and pattern.split("://", 1)[1].split("/", 1)[0].endswith(":*")
+    target = _parsed(uri)
+    registered = _parsed(pattern.replace(":*", "", 1) if wildcard else pattern)
+    if target is None or registered is None:
+        return False
+    scheme, host, port, path, query = target
+    r_scheme, r_host, r_port, r_path, r_query = registered
+    if (scheme, host) != (r_scheme, r_host):
+        return False
+    default = 443 if scheme == "https" else 80
+    if not wildcard and (port or default) != (r_port or default):
+        return False
+    if r_path in ("", "/") and (wildcard or not r_query):
+        return True  # an origin: any path on it
+    return path == r_path and query == r_query
 
 
 @dataclass
@@ -110,6 +160,7 @@ class OAuthConfig:
     auto_approve: bool = False
     dev_token: str | None = "dev"  # a long-lived token of the default app (None: off)
     extra_apps: list[DeveloperApp] = field(default_factory=list)  # declared in --apps FILE
+    redirect_origins: tuple[str, ...] = ()  # more origins every app may redirect to (containers: http://app:3000)
 
 
 def _digest(secret: str) -> str:
@@ -128,6 +179,7 @@ class OAuthServer(Authenticator):
     tokens: dict[str, AccessToken] = field(default_factory=dict)
     codes: dict[str, AuthorizationCode] = field(default_factory=dict)
     refresh: dict[str, int] = field(default_factory=dict)  # refresh digest -> grant id
+    form_secret: str = field(default_factory=lambda: secrets.token_hex(32))  # signs approval-form tokens
     restored: bool = False
 
     def __post_init__(self) -> None:
@@ -147,7 +199,7 @@ class OAuthServer(Authenticator):
         return {
             "apps": [asdict(a) for a in self.apps.values()], "grants": [asdict(g) for g in self.grants.values()],
             "tokens": [asdict(t) for t in self.tokens.values()], "codes": [asdict(c) for c in self.codes.values()],
-            "refresh": self.refresh,
+            "refresh": self.refresh, "form_secret": self.form_secret,
         }
 
     def load(self, data: dict[str, Any]) -> None:
@@ -156,6 +208,7 @@ class OAuthServer(Authenticator):
         self.tokens = {t["digest"]: AccessToken(**t) for t in data["tokens"]}
         self.codes = {c["digest"]: AuthorizationCode(**c) for c in data["codes"]}
         self.refresh = dict(data["refresh"])
+        self.form_secret = data.get("form_secret") or self.form_secret  # shared by workers, so any of them checks a form
         self.restored = True
 
     def reset(self) -> None:
@@ -195,6 +248,26 @@ class OAuthServer(Authenticator):
             raise OAuthError("invalid_client", "Client authentication failed (unknown client_id or wrong client_secret).", 401)
         return app
 
+    # ------------------------------------------------------------------ the approval form (CSRF)
+
+    def form_token(self, client_id: str, redirect_uri: str, state: str, now: float | None = None) -> str:
+        """A token for one approval page, bound to its authorization request (client, redirect
+        URI, state) and time: a cross-site POST cannot know it, so it obtains no code."""
+        issued = int(time.time() if now is None else now)
+        return f"{issued}.{self._form_mac(issued, client_id, redirect_uri, state)}"
+
+    def check_form_token(self, token: str | None, client_id: str, redirect_uri: str, state: str) -> bool:
+        issued, _, mac = (token or "").partition(".")
+        if not issued.isascii() or not issued.isdigit() or not mac:
+            return False
+        if not 0 <= time.time() - int(issued) <= FORM_TOKEN_LIFETIME:
+            return False
+        return hmac.compare_digest(mac, self._form_mac(int(issued), client_id, redirect_uri, state))
+
+    def _form_mac(self, issued: int, client_id: str, redirect_uri: str, state: str) -> str:
+        message = "\x00".join((str(issued), client_id, redirect_uri, state)).encode()
+        return hmac.new(self.form_secret.encode(), message, hashlib.sha256).hexdigest()
+
     # ------------------------------------------------------------------ authorization codes
 
     def issue_code(self, app: DeveloperApp, redirect_uri: str, account_id: int, user_id: int | None) -> str:
@@ -211,12 +284,17 @@ class OAuthServer(Authenticator):
             raise OAuthError("invalid_request", "The code parameter is required.")
         with self._write():
             entry = self.codes.get(_digest(code))
-            if entry is None or entry.client_id != app.client_id:
+            replayed = entry is not None and entry.client_id == app.client_id and entry.used
+            if replayed and entry.grant_id is not None:  # type: ignore[union-attr]
+                # Replay: revoke what the code produced (RFC 6749 4.1.2), committed with this
+                # write (the error is raised after it: raising inside would roll it back).
+                self._revoke(entry.grant_id)  # type: ignore[union-attr]
+        if replayed:
+            raise OAuthError("invalid_grant", "The authorization code has already been used.")
+        with self._write():
+            entry = self.codes.get(_digest(code))
+            if entry is None or entry.client_id != app.client_id or entry.used:
                 raise OAuthError("invalid_grant", "The authorization code is invalid.")
-            if entry.used:
-                if entry.grant_id is not None:  # replay: revoke what the code produced (RFC 6749 4.1.2)
-                    self._revoke(entry.grant_id)
-                raise OAuthError("invalid_grant", "The authorization code has already been used.")
             if entry.expires_at <= self.clock.time():
                 raise OAuthError("invalid_grant", "The authorization code has expired.")
             if redirect_uri != entry.redirect_uri:

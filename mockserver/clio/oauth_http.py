@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import html
+from collections.abc import Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
@@ -15,6 +16,7 @@ from starlette.routing import Route
 from mockserver.clio.oauth import APPROVAL_PATH, DeveloperApp, OAuthError, OAuthServer
 from mockserver.engine.auth import bearer_token
 from mockserver.engine.store import MemoryStore
+from mockserver.engine.urls import origin
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -40,9 +42,11 @@ def _with_query(uri: str, params: dict[str, str]) -> str:
 class OAuthRoutes:
     """Builds the Starlette routes; ``users`` lists (account, user id, label) to act as."""
 
-    def __init__(self, oauth: OAuthServer, store: MemoryStore) -> None:
+    def __init__(self, oauth: OAuthServer, store: MemoryStore, guard: Callable[[Request], Response | None] | None = None) -> None:
         self.oauth = oauth
         self.store = store
+        # The Host/Origin check the composition root gives (DNS rebinding, cross-site POSTs).
+        self.guard = guard or (lambda request: None)
 
     def routes(self) -> list[Route]:
         return [
@@ -61,12 +65,14 @@ class OAuthRoutes:
         if app is None:
             return _page("Error: unknown application", "<h1>Unknown application</h1><p>No application has this client_id.</p>", 400)
         uri = params.get("redirect_uri") or ""
-        if not (app.allows_redirect(uri) or uri == self._approval_url(request)):
+        # The out-of-band page's URL comes from the Host header: only a Host that names the mock.
+        oob = uri == self._approval_url(request) and self.guard(request) is None
+        if not (app.allows_redirect(uri, self.oauth.config.redirect_origins) or oob):
             return _page("Error: invalid redirect URI", f"<h1>Invalid redirect URI</h1><p>{html.escape(uri)} is not registered for {html.escape(app.name)}.</p>", 400)
         return app, uri
 
     def _approval_url(self, request: Request) -> str:
-        return str(request.base_url).rstrip("/") + APPROVAL_PATH
+        return origin(request.scope) + APPROVAL_PATH
 
     async def authorize(self, request: Request) -> Response:
         params = dict(request.query_params)
@@ -92,10 +98,9 @@ class OAuthRoutes:
             for area, level in sorted(app.permissions.items())
         )
         options = "".join(f'<option value="{a}:{u}">{html.escape(label)}</option>' for a, u, label in choices)
-        hidden = "".join(
-            f'<input type="hidden" name="{k}" value="{html.escape(params.get(k, ""))}">'
-            for k in ("client_id", "redirect_uri", "state", "redirect_on_decline")
-        )
+        fields = {k: params.get(k, "") for k in ("client_id", "redirect_uri", "state", "redirect_on_decline")}
+        fields["form_token"] = self.oauth.form_token(fields["client_id"], fields["redirect_uri"], fields["state"])
+        hidden = "".join(f'<input type="hidden" name="{k}" value="{html.escape(v)}">' for k, v in fields.items())
         body = (
             f"<h1>Authorize {html.escape(app.name)}</h1><p>{html.escape(app.description)}</p>"
             f'<p>{html.escape(app.name)} is asking for access to your Clio account:</p><ul id="permissions">{perms}</ul>'
@@ -107,12 +112,22 @@ class OAuthRoutes:
         return _page(f"Authorize {app.name}", body)
 
     async def decide(self, request: Request) -> Response:
-        form = dict((await request.form()).items())
+        refused = self.guard(request)
+        if refused is not None:
+            return refused
+        try:
+            form = dict((await request.form(max_files=0, max_fields=50)).items())
+        except Exception:  # python-multipart raises several types on bad input
+            return _page("Error: bad request", "<h1>Bad request</h1><p>The form could not be read.</p>", 400)
         params = {k: str(v) for k, v in form.items()}
         checked = self._checked(request, params)
         if isinstance(checked, HTMLResponse):
             return checked
         app, uri = checked
+        if not self.oauth.check_form_token(params.get("form_token"), params.get("client_id", ""), uri, params.get("state", "")):
+            # Not from the approval page this mock served for this request (CSRF): no code, no redirect.
+            return _page("Error: expired or forged form", "<h1>This approval form is not valid</h1>"
+                         "<p>It expired or did not come from this authorization page. Start the authorization again.</p>", 403)
         state = params.get("state") or None
         if params.get("decision") != "allow":
             oob = uri == self._approval_url(request)

@@ -1,8 +1,9 @@
 """Webhooks that fire, as Clio's do (BEHAVIOR.md section 11).
 
 * Writes to ``/webhooks`` are checked by rules on the generic engine: the model, its events,
-  ``fields`` (at most 1,000 characters, valid for the model), an https URL (http to loopback
-  only when allowed), ``expires_at`` defaulting to 3 days and at most 31 days ahead.
+  ``fields`` (at most 1,000 characters, valid for the model), an https URL to a public host
+  (:mod:`mockserver.clio.destinations`: no private, loopback or link-local address unless
+  allowed; checked again before every request), ``expires_at`` defaulting to 3 days and at most 31 days ahead.
 * A new webhook (or a new URL) is ``pending`` until the handshake: the mock POSTs the URL
   with ``X-Hook-Secret``; echoing it back in the response (200) enables the webhook, and so
   does ``PUT /api/v4/webhooks/{id}/activate`` with the secret later.
@@ -27,13 +28,14 @@ import logging
 import secrets
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 
+from mockserver.clio.destinations import DestinationPolicy, RefusedDestination, Unresolved
 from mockserver.engine.errors import ClioError, unprocessable
 from mockserver.engine.handlers import ApiRequest, ApiResponse, Engine
 from mockserver.engine.records import Clock, stamp
@@ -48,7 +50,11 @@ MAX_LIFETIME = timedelta(days=31)
 BASE_RETRY_SECONDS = 120
 RETRIES = 5
 STATUS_EVENTS = {"Open": "matter_opened", "Pending": "matter_pended", "Closed": "matter_closed"}
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+HISTORY_SIZE = 2_000  # delivery attempts kept for the control API; older ones dropped (counted)
+QUEUE_SIZE = 10_000  # handshakes and deliveries waiting; past it the oldest is dropped (counted)
+SENT_SIZE = 200_000  # (firm, webhook, record) already told about; forgotten wholesale past it
 
 
 @dataclass
@@ -56,6 +62,7 @@ class WebhookSettings:
     allow_http_loopback: bool = False  # receivers on http://127.0.0.1 for local development
     time_scale: float = 1.0  # 0.001 turns Clio's 2-minute retry base into 120 ms
     timeout: float = 5.0
+    allow_hosts: list[str] = field(default_factory=list)  # webhook_allow_host: names or CIDRs
 
 
 @dataclass(order=True)
@@ -95,7 +102,9 @@ class WebhookService:
         self.settings = settings
         self.model = index.models.get(WEBHOOK)
         self.model_names = {snake(m): m for m in index.models}
-        self.history: list[dict[str, Any]] = []
+        self.policy = DestinationPolicy(settings.allow_http_loopback, list(settings.allow_hosts))
+        self.history: deque[dict[str, Any]] = deque(maxlen=HISTORY_SIZE)
+        self.dropped = {"history": 0, "jobs": 0}
         self.sent: set[tuple[int, int, int]] = set()  # (account, webhook, record) already told about
         self.jobs: list[_Job] = []
         self.seq = itertools.count()
@@ -149,12 +158,20 @@ class WebhookService:
             record["user"] = users[0] if users else None
 
     def _check_url(self, url: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme == "https" and parts.hostname:
+        """The destination rules (:mod:`mockserver.clio.destinations`) at creation; a name
+        that does not resolve now is accepted and checked again at delivery."""
+        try:
+            self.policy.vet(url)
+        except Unresolved:
             return
-        if parts.scheme == "http" and self.settings.allow_http_loopback and parts.hostname in LOOPBACK_HOSTS:
-            return
-        raise unprocessable("url: only https URLs are accepted" + (" (http only to loopback)" if self.settings.allow_http_loopback else ""))
+        except RefusedDestination as exc:
+            raise unprocessable(str(exc)) from None
+
+    def _post(self, url: str, body: bytes, headers: dict[str, str]) -> Any:
+        """POST to a destination vetted now, connecting to the vetted address itself."""
+        target = self.policy.vet(url)
+        extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+        return self.http.post(target.pinned_url(), content=body, headers={**headers, "Host": target.host_header()}, extensions=extensions)
 
     def activate(self, request: ApiRequest, account: Account) -> ApiResponse:
         """``PUT /webhooks/{id}/activate`` with the secret in ``X-Hook-Secret``."""
@@ -206,13 +223,26 @@ class WebhookService:
     def _deliver_later(self, account: Account, hook: Record, event: str, model: str, record: Record) -> None:
         plan = self.engine.serializer.plan(model, hook["fields"])
         body = orjson.dumps({"data": self.engine.serializer.render(account, record, plan), "meta": {"event": event, "webhook_id": hook["id"]}})
+        if len(self.sent) >= SENT_SIZE:
+            self.sent.clear()  # forgetting only means a first update fires regardless, once more
         self.sent.add((account.id, hook["id"], record["id"]))
         self._enqueue(_Job(time.monotonic(), next(self.seq), "delivery", account.id, hook["id"], body, event, record["id"]))
 
     # ------------------------------------------------------------------ the worker
 
+    def _note(self, entry: dict[str, Any]) -> None:
+        if len(self.history) == self.history.maxlen:
+            self.dropped["history"] += 1
+        self.history.append(entry)
+
     def _enqueue(self, job: _Job) -> None:
         with self.wake:
+            if len(self.jobs) >= QUEUE_SIZE:  # a receiver that never answers must not grow the queue forever
+                oldest = min(range(len(self.jobs)), key=lambda i: self.jobs[i].seq)
+                self.jobs[oldest] = self.jobs[-1]
+                self.jobs.pop()
+                heapq.heapify(self.jobs)
+                self.dropped["jobs"] += 1
             heapq.heappush(self.jobs, job)
             if self.worker is None or not self.worker.is_alive():
                 self.worker = threading.Thread(target=self._run, name="clio-mock-webhooks", daemon=True)
@@ -246,17 +276,18 @@ class WebhookService:
         entry = {"webhook_id": hook["id"], "account_id": job.account_id, "event": job.event, "record_id": job.record_id,
                  "attempt": job.attempt, "url": hook["url"], "at": self.clock.now().isoformat(timespec="seconds")}
         if hook.get("status") != "enabled" or _expired(hook, self.clock.time()):
-            self.history.append({**entry, "outcome": "skipped", "reason": "webhook disabled or expired"})
+            self._note({**entry, "outcome": "skipped", "reason": "webhook disabled or expired"})
             return
         signature = hmac.new(str(hook["shared_secret"]).encode(), job.body, hashlib.sha256).hexdigest()
         status, error = None, None
         try:
-            status = self.http.post(hook["url"], content=job.body, headers={"Content-Type": "application/json", "X-Hook-Signature": signature}).status_code
-        except Exception as exc:  # httpx's errors: connection refused, timeouts, bad URLs
-            error = type(exc).__name__
+            status = self._post(hook["url"], job.body, {"Content-Type": "application/json", "X-Hook-Signature": signature}).status_code
+        except Exception as exc:  # refused destinations, httpx's errors: connection refused, timeouts, bad URLs
+            error = _describe(exc)
         delivered = status is not None and (200 <= status < 400 or status == 410)
         retry_in = None if delivered or job.attempt > RETRIES else BASE_RETRY_SECONDS * 2 ** (job.attempt - 1) * self.settings.time_scale
-        self.history.append({**entry, "status_code": status, "error": error, "outcome": "delivered" if delivered else "failed", "retry_in_seconds": retry_in})
+        self._note({**entry, "status_code": status, "error": error, "outcome": "delivered" if delivered else "failed", "retry_in_seconds": retry_in,
+                    "signature": signature, "payload": orjson.loads(job.body)})  # what the receiver got, for the dashboard
         if status == 410:
             self._set_status(account, hook, "suspended")  # type: ignore[arg-type]
         elif retry_in is not None:
@@ -274,20 +305,21 @@ class WebhookService:
         secret = str(hook["shared_secret"])
         entry = {"webhook_id": hook["id"], "account_id": account.id, "event": "handshake", "url": hook["url"], "at": self.clock.now().isoformat(timespec="seconds")}
         try:
-            response = self.http.post(hook["url"], content=orjson.dumps({"data": {"webhook_id": hook["id"]}}), headers={"Content-Type": "application/json", "X-Hook-Secret": secret})
-        except Exception as exc:  # httpx's errors: connection refused, timeouts, bad URLs
-            self.history.append({**entry, "status_code": None, "error": type(exc).__name__, "outcome": "pending"})
+            response = self._post(hook["url"], orjson.dumps({"data": {"webhook_id": hook["id"]}}), {"Content-Type": "application/json", "X-Hook-Secret": secret})
+        except Exception as exc:  # refused destinations, httpx's errors: connection refused, timeouts, bad URLs
+            self._note({**entry, "status_code": None, "error": _describe(exc), "outcome": "pending"})
             return
         echoed = hmac.compare_digest(response.headers.get("x-hook-secret", "").encode(), secret.encode())
         if response.status_code == 200 and echoed:
             self._set_status(account, hook, "enabled")
-        self.history.append({**entry, "status_code": response.status_code, "error": None, "outcome": "enabled" if echoed and response.status_code == 200 else "pending"})
+        self._note({**entry, "status_code": response.status_code, "error": None, "outcome": "enabled" if echoed and response.status_code == 200 else "pending"})
 
     def reset(self) -> None:
         with self.wake:
             self.jobs.clear()
         self.history.clear()
         self.sent.clear()
+        self.dropped = {"history": 0, "jobs": 0}
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
         """Wait until no handshake or delivery is running or due now (tests); False on timeout."""
@@ -299,6 +331,11 @@ class WebhookService:
                 return True
             time.sleep(0.01)
         return False
+
+
+def _describe(exc: Exception) -> str:
+    """A delivery error for the history: the refusal's reason, or the exception's type."""
+    return str(exc) if isinstance(exc, RefusedDestination) else type(exc).__name__
 
 
 def _expired(hook: Record, now: float) -> bool:

@@ -100,8 +100,9 @@ def _with_body(response, body: Any):
     )
 
 
-def judge(case, response: httpx.Response, op: Operation, *, negative: bool = False) -> Verdict:
-    """Every check on one response to ``case`` (a schemathesis Case of ``op``)."""
+def judge(case, response: httpx.Response, op: Operation, *, negative: bool = False, write_enums: dict | None = None) -> Verdict:
+    """Every check on one response to ``case`` (a schemathesis Case of ``op``). ``write_enums``
+    (:func:`allowances.write_enums`) enables the ``write-enum-values`` allowance."""
     from schemathesis.core.transport import Response
 
     verdict = Verdict()
@@ -115,7 +116,7 @@ def judge(case, response: httpx.Response, op: Operation, *, negative: bool = Fal
     for name, check in _checks(negative):
         messages = _run(case, st_response, check)
         if messages and name == "response_schema_conformance":
-            messages = _with_allowances(case, st_response, check, op, response.status_code, body, used, messages)
+            messages = _with_allowances(case, st_response, check, op, response.status_code, body, used, messages, write_enums or {})
         if messages and name == "status_code_conformance" and allowances.is_oauth_401(response.status_code, body):
             messages = []  # 401 is declared; only its body differs (counted below)
         verdict.problems += [Problem(name, m) for m in messages]
@@ -126,7 +127,7 @@ def judge(case, response: httpx.Response, op: Operation, *, negative: bool = Fal
     return verdict
 
 
-def _with_allowances(case, st_response, check, op: Operation, status: int, body: Any, used: set[str], original: list[str]) -> list[str]:
+def _with_allowances(case, st_response, check, op: Operation, status: int, body: Any, used: set[str], original: list[str], write_enums: dict) -> list[str]:
     """Re-run the schema check under the allowances that apply; the failures that remain."""
     if allowances.is_oauth_401(status, body):
         used.add(allowances.OAUTH_401.name)
@@ -147,6 +148,10 @@ def _with_allowances(case, st_response, check, op: Operation, status: int, body:
     attempts = [((allowances.NULL_VALUES.name,), no_nulls)]
     if changed:
         attempts += [((allowances.ENUM_CASING.name,), cased), ((allowances.NULL_VALUES.name, allowances.ENUM_CASING.name), both)]
+    widened, n_widened = allowances.with_write_enums(both, schema, write_enums)
+    if n_widened:
+        names = (allowances.NULL_VALUES.name, allowances.WRITE_ENUMS.name) + ((allowances.ENUM_CASING.name,) if changed else ())
+        attempts.append((names, widened))
     remaining = original
     for names, amended_body in attempts:
         if amended_body == body:

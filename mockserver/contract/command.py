@@ -25,6 +25,11 @@ def add_contract_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentPar
     contract = sub.add_parser(
         "contract", help="run the contract-test kit against the mock or a live Clio account",
         description="Check a target (the in-process mock, a mock process, or Clio) against Clio's spec.",
+        epilog="""examples:
+  clio-mock contract --target mock --spec ../shared/clio/openapi-v4.json --report-md report.md
+  clio-mock contract --target http://127.0.0.1:8000 --operations 'Matter' --budget 200
+  CLIO_ACCESS_TOKEN=... clio-mock contract --target https://app.clio.com --budget 300""",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _common(contract)
     contract.add_argument("--target", default="mock", help="'mock' (in-process), a URL, or clio / clio-eu / clio-ca / clio-au (default: mock)")
@@ -37,9 +42,16 @@ def add_contract_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentPar
     contract.add_argument("--seed", type=int, default=None, help="seed for generated data (default: derandomized, the same every run)")
     contract.add_argument("--junit-xml", default=None, metavar="PATH", help="write a JUnit XML report")
     contract.add_argument("--report-md", default=None, metavar="PATH", help="write a per-operation Markdown report")
-    contract.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    contract.add_argument("--report-html", default=None, metavar="PATH", help="write the report as one standalone HTML page")
+    contract.add_argument("-q", "--quiet", action="store_true", help="no progress (default: one line with a counter, pass/fail tally and ETA)")
     contract_sub = contract.add_subparsers(dest="contract_command")
-    diff = contract_sub.add_parser("diff", help="compare two targets: status codes, field sets and types per GET operation")
+    diff = contract_sub.add_parser(
+        "diff", help="compare two targets: status codes, field sets and types per GET operation",
+        epilog="""examples:
+  clio-mock contract diff mock http://127.0.0.1:8000 --spec ../shared/clio/openapi-v4.json
+  CLIO_B_ACCESS_TOKEN=... clio-mock contract diff mock clio --budget 200 --json""",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     diff.add_argument("a", help="first target: mock, a URL, or a region name")
     diff.add_argument("b", help="second target")
     _common(diff)
@@ -69,6 +81,7 @@ def contract_command(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     from mockserver.contract.client import AuthFailed, Credentials
     from mockserver.contract.kit import ALL_PHASES, LIVE_PHASES, Kit, KitConfig
+    from mockserver.contract.progress import ProgressPrinter
 
     try:
         if args.contract_command == "diff":
@@ -93,8 +106,9 @@ def contract_command(args: argparse.Namespace) -> int:
             target=args.target, spec=args.spec, allow_writes=args.allow_writes, budget=args.budget, max_examples=args.max_examples,
             phases=phases, operations=args.operations, max_wait=args.max_wait, max_retries=args.max_retries, page_size=args.page_size,
             max_pages=args.max_pages, seed=args.seed, junit_xml=args.junit_xml, report_md=args.report_md,
+            report_html=args.report_html,
             credentials=None if args.target == "mock" else Credentials.from_env(),
-            progress=None if args.quiet else (lambda m: print(f"clio-mock contract: {m}", file=sys.stderr, flush=True)),
+            progress=None if args.quiet else ProgressPrinter(sys.stderr),
         )
         result = Kit(config).run()
     except (AuthFailed, ValueError) as exc:
@@ -103,7 +117,7 @@ def contract_command(args: argparse.Namespace) -> int:
     print(result.summary_text())
     if result.failed:
         print("\nFailures (first 20; the reports have requests and responses):\n" + result.failure_text(20))
-    for path in (args.junit_xml, args.report_md):
+    for path in (args.junit_xml, args.report_md, args.report_html):
         if path:
             print(f"wrote {path}")
     return EXIT_FAILED if result.failed else 0

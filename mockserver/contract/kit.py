@@ -51,6 +51,7 @@ from mockserver.contract.client import (
     resolve_target,
 )
 from mockserver.contract.discovery import Created, Discovery
+from mockserver.contract.progress import Progress
 from mockserver.contract.report import (
     CheckResult,
     OperationResult,
@@ -63,6 +64,7 @@ from mockserver.contract.specprep import (
     load_schema,
     prepare,
 )
+from mockserver.spec import allowances
 from mockserver.spec.index import Operation, SpecIndex, flatten
 
 ALL_PHASES = ("examples", "generated", "clio", "stateful", "negative")
@@ -92,6 +94,7 @@ class KitConfig:
     seed: int | None = None
     junit_xml: str | None = None
     report_md: str | None = None
+    report_html: str | None = None
     credentials: Credentials | None = None  # None: from the environment (mock: the dev token)
     mock_settings: Any = None  # mockserver.config.Settings for the in-process mock
     http: httpx.Client | None = None  # for tests: a client of one's own
@@ -137,6 +140,7 @@ class Kit:
         from mockserver.spec.source import load_index, resolve_location
 
         cfg = self.config
+        keep_hypothesis_out_of_cwd()
         if not cfg.is_mock:
             resolve_target(cfg.target)  # a bad target or missing credentials fail before the spec is loaded
             credentials = cfg.credentials or Credentials.from_env()
@@ -154,6 +158,7 @@ class Kit:
                     self.crud_by_op.setdefault(op.operation_id, crud)
         self.phases = cfg.active_phases()
         self._ops_by_key = {(o.method, o.path): o for o in self.index.operations}
+        self.write_enums = allowances.write_enums(self.index)
         self._used_ids: dict[str, set] = {}  # seeded ids a destroy has used up, per operation
         self.app = None
         store_account = None
@@ -206,7 +211,7 @@ class Kit:
         self.result.duration = time.perf_counter() - self._started
         if self.discovery.create_failures:
             self.result.notes.append("records the kit could not create: " + "; ".join(f"{m}: {r}" for m, r in sorted(self.discovery.create_failures.items())))
-        self.result.write(self.config.junit_xml, self.config.report_md)
+        self.result.write(self.config.junit_xml, self.config.report_md, self.config.report_html)
         return self.result
 
     # ------------------------------------------------------------------ selection
@@ -224,21 +229,21 @@ class Kit:
     def run(self) -> RunResult:
         """Every phase over every selected operation; then clean up and write the reports."""
         self.open()
+        per_op = any(p in self.phases for p in ("examples", "generated", "clio"))
+        sequences = self.sequences() if "stateful" in self.phases else []
+        ops = self.operations()
+        progress = Progress(len(ops) * per_op + len(sequences) + len(ops) * ("negative" in self.phases))
         try:
-            if any(p in self.phases for p in ("examples", "generated", "clio")):
-                for op in self.operations():
-                    self._say(f"operation {op.operation_id}")
-                    self.run_operation(op)
+            if per_op:
+                for op in ops:
+                    self._say(progress.step(f"operation {op.operation_id}", self.run_operation(op).status))
                 if "clio" in self.phases:
                     self.run_global_probes()
-            if "stateful" in self.phases:
-                for crud in self.sequences():
-                    self._say(f"sequence {crud.model}")
-                    self.run_sequence(crud)
+            for crud in sequences:
+                self._say(progress.step(f"sequence {crud.model}", self.run_sequence(crud).status))
             if "negative" in self.phases:
-                for op in self.operations():
-                    self._say(f"negative {op.operation_id}")
-                    self.run_negative(op)
+                for op in ops:
+                    self._say(progress.step(f"negative {op.operation_id}", self.run_negative(op).status))
         finally:
             self.close()
         return self.result
@@ -398,7 +403,7 @@ class Kit:
         return self._ops_by_key.get((case.method.upper(), case.path))
 
     def _judge(self, case, response: httpx.Response, op: Operation, result: OperationResult, check: CheckResult, negative: bool = False) -> Verdict:
-        verdict = judge(case, response, op, negative=negative)
+        verdict = judge(case, response, op, negative=negative, write_enums=self.write_enums)
         result.cases += 1
         result.allowances.update(verdict.allowances)
         if verdict.problems:
@@ -789,6 +794,21 @@ class Kit:
 # ---------------------------------------------------------------------- helpers
 
 _OWN_HEADERS = frozenset({"user-agent", "x-schemathesis-testcaseid", "content-type", "accept", "accept-encoding", "connection", "authorization", "content-length"})
+
+
+def keep_hypothesis_out_of_cwd() -> None:
+    """Hypothesis writes ``.hypothesis/`` (its example database and a constants cache) into the
+    working directory; the kit uses no database, so send the rest to clio-mock's user cache
+    (``CLIO_MOCK_CACHE_DIR``), unless ``HYPOTHESIS_STORAGE_DIRECTORY`` says where."""
+    import os
+
+    if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        return
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    from mockserver.spec.source import cache_dir
+
+    set_hypothesis_home_dir(cache_dir() / "hypothesis")
 
 
 def _not_set():

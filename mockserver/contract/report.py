@@ -1,4 +1,5 @@
-"""What a contract run found, and the two ways it is written down: JUnit XML and Markdown.
+"""What a contract run found, and the three ways it is written down: JUnit XML, Markdown and
+HTML (one standalone file, rendered with the dashboard's templates and stylesheet).
 
 A run has suites (``operations``, ``stateful``, ``negative``); a suite has one
 :class:`OperationResult` per operation (or per model, for stateful sequences); each
@@ -26,6 +27,26 @@ class Failure:
     check: str
     reason: str
     exchange: Exchange | None = None
+    also: list[str] = field(default_factory=list)  # other checks the same response failed (one failure, not several)
+
+
+def same_response(a: Exchange | None, b: Exchange | None) -> bool:
+    """Two exchanges of one response (each check builds its own Exchange of it)."""
+    if a is None or b is None:
+        return False
+    rid_a, rid_b = a.response_headers.get("x-request-id"), b.response_headers.get("x-request-id")
+    if rid_a or rid_b:
+        return rid_a == rid_b and a.url == b.url
+    return (a.method, a.url, a.status, a.response_body) == (b.method, b.url, b.status, b.response_body)
+
+
+def short_url(url: str, limit: int = 120) -> str:
+    """A URL for a one-line message: path and query without scheme and host, long values cut."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    text = parts.path + (f"?{parts.query}" if parts.query else "")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass
@@ -37,7 +58,14 @@ class CheckResult:
     requests: int = 0
 
     def fail(self, check: str, reason: str, exchange: Exchange | None = None) -> None:
+        """Record a failure; further failures of the same response (an injected 503 fails the
+        status, schema and expectation checks at once) join the first as ``also``."""
         self.status = FAILED
+        for earlier in self.failures:
+            if same_response(earlier.exchange, exchange):
+                if check not in earlier.also and check != earlier.check:
+                    earlier.also.append(check)
+                return
         self.failures.append(Failure(check, reason, exchange))
 
     def skip(self, reason: str) -> None:
@@ -150,8 +178,9 @@ class RunResult:
                     if len(lines) >= limit:
                         return "\n".join(lines)
                     first = f.reason.strip().splitlines()[0] if f.reason.strip() else ""
-                    where = f" [{f.exchange.method} {f.exchange.url} -> {f.exchange.status}]" if f.exchange else ""
-                    lines.append(f"[{suite}] {r.key}: {f.check}: {first[:300]}{where}")
+                    where = f" [{f.exchange.method} {short_url(f.exchange.url)} -> {f.exchange.status}]" if f.exchange else ""
+                    also = f" (also fails: {', '.join(f.also)})" if f.also else ""
+                    lines.append(f"[{suite}] {r.key}: {f.check}: {first[:300]}{also}{where}")
         return "\n".join(lines)
 
     # ------------------------------------------------------------------ Markdown
@@ -200,6 +229,8 @@ class RunResult:
             out.append("None.")
         for suite, r, f in failures:
             out += [f"### [{suite}] `{r.key}` {_md(r.label)}: {f.check}", "", "Reason:", "", "```", f.reason.strip(), "```"]
+            if f.also:
+                out += ["", f"The same response also fails: {', '.join(f.also)}."]
             if f.exchange is not None:
                 e = f.exchange
                 out += ["", "Request:", "", "```http", f"{e.method} {e.url}"]
@@ -213,6 +244,39 @@ class RunResult:
                 out += ["```"]
             out.append("")
         return "\n".join(out) + "\n"
+
+    # ------------------------------------------------------------------ HTML
+
+    def to_html(self) -> str:
+        """The report as one standalone HTML page (``templates/report.html``, on the dashboard's
+        base layout): styles inline, no script, every body cut to a bounded length."""
+        import base64
+        import hashlib
+
+        from mockserver.control.templating import environment, inline_css
+
+        css = inline_css()
+        digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+        suites, failures = [], []
+        for name, results in self.suites.items():
+            rows = []
+            for r in results.values():
+                ids = []
+                for f in r.failures:
+                    ids.append(f"failure-{len(failures) + 1}")
+                    failures.append({"id": ids[-1], "suite": name, "key": r.key, "label": r.label, "check": f.check,
+                                     "reason": f.reason.strip(), "exchange": f.exchange})
+                rows.append({"key": r.key, "label": r.label, "status": r.status, "cases": r.cases, "checks": r.checks,
+                             "skip_reason": r.skip_reason if r.status == SKIPPED else "", "failure_ids": ids})
+            suites.append({"name": name, "counts": dict(self.counts(name)), "results": rows})
+        used = self.allowances()
+        return environment().get_template("report.html").render(
+            title=f"Contract report: {self.target}", css=css, css_hash=f"sha256-{digest}",
+            target=self.target, spec=self.spec, started=time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.started)),
+            duration=self.duration, settings=self.settings, totals=dict(self.counts()), cases=self.cases(),
+            traffic=self.traffic, cleanup=self.cleanup, notes=self.notes, suites=suites, failures=failures,
+            allowances=used, unused=[a.name for a in allowance_defs.ALL if a.name not in used],
+        )
 
     # ------------------------------------------------------------------ JUnit
 
@@ -238,7 +302,10 @@ class RunResult:
         ET.indent(root)
         return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
-    def write(self, junit_xml: str | Path | None = None, markdown: str | Path | None = None) -> None:
+    def write(self, junit_xml: str | Path | None = None, markdown: str | Path | None = None, html: str | Path | None = None) -> None:
+        if html:
+            Path(html).parent.mkdir(parents=True, exist_ok=True)
+            Path(html).write_text(self.to_html(), encoding="utf-8")
         if junit_xml:
             Path(junit_xml).parent.mkdir(parents=True, exist_ok=True)
             Path(junit_xml).write_text(self.to_junit(), encoding="utf-8")
@@ -261,7 +328,7 @@ def _md(text: str) -> str:
 
 
 def _failure_text(f: Failure) -> str:
-    lines = [f"{f.check}: {f.reason}"]
+    lines = [f"{f.check}: {f.reason}"] + ([f"(the same response also fails: {', '.join(f.also)})"] if f.also else [])
     if f.exchange is not None:
         e = f.exchange
         lines += ["", f"Request: {e.method} {e.url}"]

@@ -7,17 +7,27 @@ another address, every call needs the admin token (``Authorization: Bearer <admi
 
 from __future__ import annotations
 
-import hmac
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mockserver.clio.oauth import DeveloperApp
+from mockserver.config import check_records
 from mockserver.control.faults import Fault
+from mockserver.control.guard import (  # noqa: F401 (allowed_hosts, DASHBOARD_COOKIE...: the shared interface)
+    DASHBOARD_COOKIE,
+    LOOPBACK,
+    admin_allowed,
+    allowed_hosts,
+    check_browser,
+    dashboard_cookie_value,
+    fixture_path,
+)
 from mockserver.data.seeding import SeedPlan
 from mockserver.engine.errors import ClioError
 
@@ -25,7 +35,10 @@ if TYPE_CHECKING:
     from mockserver.state import MockState
 
 PREFIX = "/__mock__"
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+MAX_FAULT_PATTERN = 1000  # characters of a fault's path glob (fnmatch compiles it to a regex)
+MAX_CONTROL_BODY = 1024 * 1024  # a control call is a small JSON object (a scenario document at most)
+# The clock stays where dates print and parse (an 8,000-year advance broke every API call).
+CLOCK_MIN, CLOCK_MAX = datetime(1970, 1, 2, tzinfo=timezone.utc), datetime(9000, 1, 1, tzinfo=timezone.utc)
 
 
 def _error(status: int, type_: str, message: str) -> JSONResponse:
@@ -33,7 +46,13 @@ def _error(status: int, type_: str, message: str) -> JSONResponse:
 
 
 async def _json(request: Request) -> dict[str, Any]:
-    raw = await request.body()
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_CONTROL_BODY:
+            raise ClioError(413, "PayloadTooLarge", f"Control API bodies are limited to {MAX_CONTROL_BODY} bytes")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
     if not raw.strip():
         return {}
     try:
@@ -73,15 +92,18 @@ class ControlApi:
 
         async def guarded(request: Request) -> Response:
             settings = self.state.settings
-            if settings.host not in LOOPBACK:
-                given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-                if not settings.admin_token or not hmac.compare_digest(given.encode(), settings.admin_token.encode()):
-                    return _error(401, "Unauthorized", "The control API needs the admin token when the mock is not bound to loopback")
+            if not admin_allowed(request, settings):
+                return _error(401, "Unauthorized", "The control API needs the admin token when the mock is not bound to loopback")
+            refused = check_browser(settings, request, require_json=True)
+            if refused is not None:
+                return refused
             try:
                 return await endpoint(request)
             except ClioError as exc:
                 return Response(exc.body(), exc.status, media_type="application/json")
-            except (ValueError, TypeError, KeyError) as exc:
+            except PermissionError as exc:
+                return _error(403, "Forbidden", str(exc))
+            except (ValueError, TypeError, KeyError, OverflowError) as exc:
                 return _error(400, "InvalidParameter", str(exc))
 
         return guarded
@@ -89,7 +111,9 @@ class ControlApi:
     # ------------------------------------------------------------------ state
 
     async def reset(self, request: Request) -> Response:
-        self.state.reset()
+        # Seeding (100k matters: seconds) runs on a worker thread, building the new firms aside:
+        # meanwhile other requests are served from the old firms; the swap itself is short.
+        await run_in_threadpool(self.state.reset)
         return JSONResponse({"reset": True, "accounts": len(self.state.store.accounts)})
 
     async def reseed(self, request: Request) -> Response:
@@ -97,7 +121,9 @@ class ControlApi:
         settings = self.state.settings
         settings.seed = int(body.get("seed", settings.seed))
         settings.scale = float(body.get("scale", settings.scale))
-        settings.records = {str(k): int(v) for k, v in (body.get("counts") or settings.records).items()}
+        records = {str(k): int(v) for k, v in (body.get("records") or body.get("counts") or settings.records).items()}
+        check_records(records, self.state.index.models, "records")
+        settings.records = records
         settings.accounts = int(body.get("accounts", settings.accounts))
         return await self.reset(request)
 
@@ -105,10 +131,10 @@ class ControlApi:
         store = self.state.store
         if request.method == "POST":
             body = await _json(request)
-            plan = SeedPlan(int(body.get("seed", self.state.settings.seed)), float(body.get("scale", 1.0)), {str(k): int(v) for k, v in (body.get("counts") or {}).items()})
-            with store.write():
-                account = store.add_account(str(body.get("name") or f"Firm {len(store.accounts) + 1}"))
-                self.state.seeder.seed(account, plan)
+            records = {str(k): int(v) for k, v in (body.get("records") or body.get("counts") or {}).items()}
+            check_records(records, self.state.index.models, "records")
+            plan = SeedPlan(int(body.get("seed", self.state.settings.seed)), float(body.get("scale", 1.0)), records)
+            account = await run_in_threadpool(self.state.add_firm, str(body.get("name") or f"Firm {len(store.accounts) + 1}"), plan)
             return JSONResponse(self._account(account.id), 201)
         return JSONResponse({"data": [self._account(a) for a in store.accounts]})
 
@@ -156,16 +182,18 @@ class ControlApi:
         return JSONResponse({"grants": listing["grants"], "tokens": listing["tokens"]})
 
     async def scenarios(self, request: Request) -> Response:
-        from mockserver.data.scenarios import load_scenario, load_scenario_file
+        from mockserver.data.scenarios import load_scenario, load_scenario_file, scenario_path
 
         body = await _json(request)
         account_id = body.get("account_id")
-        if "path" in body:
-            loaded = load_scenario_file(self.state, str(body["path"]), account_id)
+        if "path" in body or "name" in body:  # a file, or a shipped scenario by name ("solo-practice")
+            where = scenario_path(str(body.get("path") or body["name"]))
+            path = fixture_path(self.state.settings, str(where))  # only under the fixture folders
+            loaded = await run_in_threadpool(load_scenario_file, self.state, path, account_id)
         elif isinstance(body.get("scenario"), dict):
-            loaded = load_scenario(self.state, body["scenario"], "<control API>", account_id)
+            loaded = await run_in_threadpool(load_scenario, self.state, body["scenario"], "<control API>", account_id)
         else:
-            raise ValueError("send {\"path\": FILE} or {\"scenario\": {...}}")
+            raise ValueError("send {\"name\": SHIPPED}, {\"path\": FILE} or {\"scenario\": {...}}")
         account = getattr(loaded, "account", loaded)
         return JSONResponse(self._account(account.id), 201)
 
@@ -177,8 +205,11 @@ class ControlApi:
             journal.clear()
             return Response(status_code=204)
         q = request.query_params
-        entries = journal.find(q.get("method"), q.get("path"), int(q.get("since", 0)))
-        return JSONResponse({"data": [e.as_dict() for e in entries]})
+        limit = int(q["limit"]) if q.get("limit") else None
+        if limit is not None and limit < 1:
+            raise ValueError("limit must be 1 or more")
+        entries = journal.find(q.get("method"), q.get("path"), int(q.get("since", 0)), q.get("status"), q.get("source"), limit)
+        return Response(orjson.dumps({"data": [e.as_dict() for e in entries]}, default=str), media_type="application/json")
 
     async def faults(self, request: Request) -> Response:
         faults = self.state.faults
@@ -187,10 +218,12 @@ class ControlApi:
             return Response(status_code=204)
         if request.method == "POST":
             body = await _json(request)
-            allowed = {"kind", "path", "method", "status", "latency_ms", "retry_after", "count", "probability", "seed"}
+            allowed = {"kind", "path", "method", "status", "latency_ms", "retry_after", "count", "probability", "seed", "body", "headers"}
             unknown = set(body) - allowed
             if unknown:
                 raise ValueError(f"unknown fault fields: {', '.join(sorted(unknown))}")
+            if len(str(body.get("path", ""))) > MAX_FAULT_PATTERN:
+                raise ValueError(f"path: a fault pattern is at most {MAX_FAULT_PATTERN} characters")
             return JSONResponse(faults.add(Fault(**body)).as_dict(), 201)
         return JSONResponse({"data": [f.as_dict() for f in faults.active]})
 
@@ -202,20 +235,25 @@ class ControlApi:
         """Webhook handshakes and delivery attempts, oldest first (``?webhook_id=``)."""
         wanted = request.query_params.get("webhook_id")
         rows = [d for d in list(self.state.webhooks.history) if wanted is None or str(d["webhook_id"]) == wanted]
-        return JSONResponse({"data": rows})
+        return JSONResponse({"data": rows, "meta": {"dropped": dict(self.state.webhooks.dropped)}})
 
     async def clock(self, request: Request) -> Response:
         """``{"freeze": true}``, ``{"freeze": false}``, ``{"at": ISO}`` (frozen there), ``{"advance": seconds}``."""
         clock = self.state.clock
         if request.method == "POST":
             body = await _json(request)
-            if body.get("freeze") is True and clock.frozen is None:
-                clock.frozen, clock.offset = clock.now().astimezone(timezone.utc), timedelta(0)
+            frozen, offset = clock.frozen, clock.offset
+            if body.get("freeze") is True and frozen is None:
+                frozen, offset = clock.now().astimezone(timezone.utc), timedelta(0)
             elif body.get("freeze") is False:
-                clock.reset()
+                frozen, offset = None, timedelta(0)
             if body.get("at"):
                 at = datetime.fromisoformat(str(body["at"]).replace("Z", "+00:00"))
-                clock.frozen, clock.offset = (at if at.tzinfo else at.replace(tzinfo=timezone.utc)), timedelta(0)
+                frozen, offset = (at if at.tzinfo else at.replace(tzinfo=timezone.utc)), timedelta(0)
             if body.get("advance"):
-                clock.offset += timedelta(seconds=float(body["advance"]))
+                offset += timedelta(seconds=float(body["advance"]))
+            when = (frozen or datetime.now(timezone.utc)) + offset  # OverflowError past year 9999: a 400
+            if not CLOCK_MIN <= when <= CLOCK_MAX:
+                raise ValueError(f"the clock must stay between {CLOCK_MIN.date()} and {CLOCK_MAX.date()}; {when.isoformat()} is outside")
+            clock.frozen, clock.offset = frozen, offset
         return JSONResponse({"now": clock.now().isoformat(), "frozen": clock.frozen is not None})

@@ -1,5 +1,9 @@
 """Fault injection: make chosen requests fail with a status, added latency, a 429, or a
-dropped connection; for a count of matching requests or with a probability (seeded)."""
+dropped connection; for a count of matching requests or with a probability (seeded).
+
+A ``status`` or ``rate_limit`` fault answers in Clio's error shape unless it is given its own
+``body`` (a JSON value, or a string sent as is) and ``headers`` (added to, or replacing, the
+defaults), as WireMock's and MockServer's canned responses do."""
 
 from __future__ import annotations
 
@@ -25,7 +29,9 @@ class Fault:
     method: str | None = None
     status: int = 500
     latency_ms: int = 0
-    retry_after: int = 30
+    retry_after: int = 1  # seconds in a rate_limit fault's Retry-After (small: clients that honour it wait)
+    body: Any = None  # a custom answer body: JSON value, or a string sent as is (default: Clio's error shape)
+    headers: dict[str, str] = field(default_factory=dict)  # extra or replacing response headers
     count: int | None = None  # fail this many matching requests, then stop
     probability: float = 1.0
     seed: int | None = None
@@ -53,6 +59,21 @@ class Faults:
             raise ValueError(f"kind must be one of {', '.join(FAULT_KINDS)}")
         if not 0.0 <= fault.probability <= 1.0:
             raise ValueError("probability must be between 0 and 1")
+        if fault.kind == "status" and not 100 <= int(fault.status) <= 599:
+            raise ValueError(f"status must be an HTTP status between 100 and 599, got {fault.status!r}")
+        if not isinstance(fault.headers, dict) or not all(isinstance(k, str) and isinstance(v, (str, int, float)) for k, v in fault.headers.items()):
+            raise ValueError("headers must be an object of header names to string values")
+        bad = [k for k, v in fault.headers.items() if any(c in f"{k}{v}" for c in "\r\n\0") or not k.strip()]
+        if bad:
+            raise ValueError(f"header {bad[0]!r}: names and values cannot hold CR, LF or NUL")
+        fault.headers = {k: str(v) for k, v in fault.headers.items()}
+        for k, v in fault.headers.items():
+            try:
+                (k + v).encode("latin-1")
+            except UnicodeEncodeError:
+                raise ValueError(f"header {k!r}: HTTP headers are Latin-1; encode other text") from None
+        if int(fault.retry_after) < 0:
+            raise ValueError("retry_after must be 0 or more seconds")
         fault.id = next(self.counter)
         fault.rng = random.Random(fault.seed)
         with self.lock:
@@ -91,13 +112,23 @@ async def inject(fault: Fault, send) -> bool:
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1000"), (b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": b'{"data": [', "more_body": True})
         raise ConnectionAbortedError("clio-mock fault: connection dropped")
-    status, headers = fault.status, []
+    status, headers = int(fault.status), {}
     error_type = "InjectedFault"
     if fault.kind == "rate_limit":
         status, error_type = 429, "RateLimited"
-        headers = [(b"retry-after", str(fault.retry_after).encode()), (b"x-ratelimit-remaining", b"0")]
-    body = orjson.dumps({"error": {"type": error_type, "message": f"clio-mock fault {fault.id} injected this response"}})
-    headers += [(b"content-type", b"application/json; charset=utf-8"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+        headers = {"retry-after": str(fault.retry_after), "x-ratelimit-remaining": "0"}
+    if fault.body is None:
+        body = orjson.dumps({"error": {"type": error_type, "message": f"clio-mock fault {fault.id} injected this response"}})
+        headers["content-type"] = "application/json; charset=utf-8"
+    elif isinstance(fault.body, str):
+        body = fault.body.encode()
+        headers["content-type"] = "text/plain; charset=utf-8"
+    else:
+        body = orjson.dumps(fault.body)
+        headers["content-type"] = "application/json; charset=utf-8"
+    headers.update({k.lower(): v for k, v in fault.headers.items()})
+    headers["content-length"] = str(len(body))
+    raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
     return True

@@ -1,65 +1,302 @@
-"""The request journal: the last requests made to ``/api/v4`` (method, path, query, body,
-status), with the Authorization header reduced to a hint, so a test can assert what its
-code sent."""
+"""The request journal: the last requests made to ``/api/v4`` and ``/oauth/*`` (method, path,
+query, request headers and body, response status, headers and body, duration), so a test can
+assert what its code sent and a person can see what the mock answered.
+
+Secrets never land here whole: ``Authorization`` and ``Cookie`` values are reduced to a hint
+(the scheme and the first four characters). The journal is bounded three ways: a count of
+entries, a cap on each stored body (``max_body`` bytes, the rest replaced by a marker) and a
+byte budget over all entries (``max_bytes``); the oldest entries go first.
+
+Bodies are kept as the (truncated) bytes that passed and parsed only when read, so the hot
+path pays for a slice and a length, not a JSON parse.
+"""
 
 from __future__ import annotations
 
 import fnmatch
 import itertools
+import re
 import threading
 from collections import deque
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
+DEFAULT_ENTRIES = 10_000
+DEFAULT_MAX_BODY = 64 * 1024  # bytes kept of each request and response body
+DEFAULT_MAX_BYTES = 32 * 1024 * 1024  # bytes all entries may hold together
+MASKED = frozenset({"authorization", "cookie", "set-cookie", "x-hook-secret"})
+ENTRY_OVERHEAD = 400  # a rough price of an entry's object and scalars, so tiny requests count too
 
-@dataclass
+
+def mask(value: str) -> str:
+    """``Bearer abcd…``: enough to tell tokens apart, never the whole secret."""
+    scheme, _, secret = value.strip().rpartition(" ")
+    hint = secret[:4] + "…" if len(secret) > 4 else "…"
+    return f"{scheme} {hint}" if scheme else hint
+
+
+def token_hint(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    token = authorization.split()[-1] if authorization.split() else ""
+    return token[:4] + "…" if len(token) > 4 else "…"
+
+
+def headers_dict(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """ASGI headers as a dict (lower-case names; repeated headers joined by ``, ``), secrets masked."""
+    out: dict[str, str] = {}
+    for k, v in raw:
+        name, value = k.decode("latin-1").lower(), v.decode("latin-1")
+        if name in MASKED:
+            value = mask(value)
+        out[name] = f"{out[name]}, {value}" if name in out else value
+    return out
+
+
+_CODE_IN_TEXT = re.compile(r"((?:code|token|secret)[=:]\s*)([A-Za-z0-9_\-.~]{5,})", re.IGNORECASE)
+
+
+def _secret_name(name: str) -> bool:
+    name = name.lower()
+    return name == "code" or "token" in name or "secret" in name or "password" in name
+
+
+def scrub(value: Any) -> Any:
+    """OAuth bodies without their secrets: form fields and JSON keys named like a secret
+    (``client_secret``, ``code``, ``access_token``, ``refresh_token``...) are masked."""
+    if isinstance(value, dict):
+        return {k: (mask(str(v)) if _secret_name(str(k)) and v is not None else scrub(v)) for k, v in value.items()}
+    if isinstance(value, str) and "=" in value and " " not in value.split("&", 1)[0]:
+        return scrub_query(value)
+    if isinstance(value, str):  # a page (the approval page's title carries the code)
+        return _CODE_IN_TEXT.sub(lambda m: m.group(1) + mask(m.group(2)), value)
+    return value
+
+
+def scrub_query(query: str) -> str:
+    """A query string or form body with secret-named values masked (``code=abcd…``)."""
+    from urllib.parse import unquote_plus
+
+    if not query or "=" not in query:
+        return query
+    parts = []
+    for pair in query.split("&"):
+        name, eq, value = pair.partition("=")
+        if eq and _secret_name(unquote_plus(name)):
+            value = mask(unquote_plus(value))
+        parts.append(name + eq + value)
+    return "&".join(parts)
+
+
+def scrub_url(url: str) -> str:
+    base, sep, query = url.partition("?")
+    return base + sep + scrub_query(query) if sep else url
+
+
+def decode_body(raw: bytes, total: int) -> Any:
+    """A stored body as JSON when it is whole JSON, else text; a truncated one says so."""
+    if not raw:
+        return None
+    if total > len(raw):
+        text = raw.decode("utf-8", "replace")
+        return f"{text}… [clio-mock journal: truncated, {total} bytes in all, {len(raw)} kept]"
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return raw.decode("utf-8", "replace")
+
+
+class BodyTap:
+    """Collects at most ``limit`` bytes of a body passing in chunks, and counts all of it."""
+
+    __slots__ = ("chunks", "kept", "total", "limit")
+
+    def __init__(self, limit: int) -> None:
+        self.chunks: list[bytes] = []
+        self.kept = 0
+        self.total = 0
+        self.limit = limit
+
+    def add(self, chunk: bytes) -> None:
+        if not chunk:
+            return
+        self.total += len(chunk)
+        room = self.limit - self.kept
+        if room > 0:
+            piece = chunk[:room]
+            self.chunks.append(piece)
+            self.kept += len(piece)
+
+    def value(self) -> bytes:
+        return b"".join(self.chunks)
+
+
 class JournalEntry:
-    id: int
-    time: float
-    method: str
-    path: str
-    query: str
-    body: Any
-    status: int
-    token_hint: str | None
+    """One request and its answer. ``body`` is the request body (JSON or text), ``status`` and
+    ``response_status`` the answer's status (0: no answer, e.g. a dropped connection)."""
+
+    __slots__ = ("id", "time", "method", "path", "query", "source", "token_hint", "request_headers", "_body", "body_bytes",
+                 "status", "response_headers", "_response", "response_bytes", "duration_ms", "size", "_parsed", "held")
+
+    def __init__(self, id: int, time: float, method: str, path: str, query: str, source: str, authorization: str | None,
+                 request_headers: dict[str, str], body: bytes, body_bytes: int) -> None:
+        if source == "oauth":  # codes and secrets travel in OAuth queries, bodies and redirects
+            query = scrub_query(query)
+        self.id, self.time, self.method, self.path, self.query, self.source = id, time, method, path, query, source
+        self.token_hint = token_hint(authorization)
+        self.request_headers = request_headers
+        self._body, self.body_bytes = body, body_bytes
+        self.status = 0
+        self.response_headers: dict[str, str] = {}
+        self._response, self.response_bytes = b"", 0
+        self.duration_ms = 0.0
+        self._parsed: dict[str, Any] = {}
+        self.held = False  # in the journal (False once evicted or cleared)
+        self.size = self._measure()
+
+    def _measure(self) -> int:
+        headers = sum(len(k) + len(v) for h in (self.request_headers, self.response_headers) for k, v in h.items())
+        return ENTRY_OVERHEAD + len(self.path) + len(self.query) + len(self._body) + len(self._response) + headers
+
+    @property
+    def body(self) -> Any:
+        if "body" not in self._parsed:
+            body = decode_body(self._body, self.body_bytes)
+            self._parsed["body"] = scrub(body) if self.source == "oauth" else body
+        return self._parsed["body"]
+
+    @property
+    def response_status(self) -> int:
+        return self.status
+
+    @property
+    def response_body(self) -> Any:
+        if "response" not in self._parsed:
+            body = decode_body(self._response, self.response_bytes)
+            self._parsed["response"] = scrub(body) if self.source == "oauth" else body
+        return self._parsed["response"]
+
+    @property
+    def truncated(self) -> bool:
+        return self.body_bytes > len(self._body) or self.response_bytes > len(self._response)
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {
+            "id": self.id, "time": self.time, "source": self.source, "method": self.method, "path": self.path, "query": self.query,
+            "request_headers": self.request_headers, "body": self.body, "body_bytes": self.body_bytes, "token_hint": self.token_hint,
+            "status": self.status, "response_status": self.status, "response_headers": self.response_headers,
+            "response_body": self.response_body, "response_bytes": self.response_bytes, "duration_ms": self.duration_ms,
+            "truncated": self.truncated,
+        }
+
+    def __repr__(self) -> str:
+        return f"<JournalEntry {self.id} {self.method} {self.path} {self.status}>"
 
 
 class Journal:
-    """A bounded, thread-safe list of recent API requests."""
+    """A bounded, thread-safe list of recent requests: at most ``size`` entries and ``max_bytes``
+    accounted bytes, each body cut at ``max_body`` bytes."""
 
-    def __init__(self, size: int = 10_000) -> None:
-        self.entries: deque[JournalEntry] = deque(maxlen=size)
+    def __init__(self, size: int = DEFAULT_ENTRIES, max_body: int = DEFAULT_MAX_BODY, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.size, self.max_body, self.max_bytes = size, max_body, max_bytes
+        self.entries: deque[JournalEntry] = deque()
+        self.bytes = 0  # accounted bytes of the entries held
         self.counter = itertools.count(1)
         self.lock = threading.Lock()
 
-    def record(self, now: float, method: str, path: str, query: bytes, raw_body: bytes, status: int, authorization: str | None) -> None:
-        body: Any = None
-        if raw_body:
-            try:
-                body = orjson.loads(raw_body)
-            except orjson.JSONDecodeError:
-                body = raw_body[:4096].decode("utf-8", "replace")
-        hint = None
-        if authorization:
-            token = authorization.split()[-1]
-            hint = token[:4] + "…" if len(token) > 4 else "…"  # never the whole token
-        with self.lock:
-            self.entries.append(JournalEntry(next(self.counter), now, method, path, query.decode("latin-1"), body, status, hint))
+    def tap(self) -> BodyTap:
+        """A collector for one body, cut at this journal's ``max_body``."""
+        return BodyTap(self.max_body)
 
-    def find(self, method: str | None = None, path: str | None = None, since: int = 0) -> list[JournalEntry]:
-        """Entries after id ``since``, matching a method and a path glob (``/api/v4/matters*``)."""
+    def begin(self, now: float, method: str, path: str, query: bytes, headers: list[tuple[bytes, bytes]], body: BodyTap,
+              status: int, source: str = "api") -> JournalEntry:
+        """Journal a request when its answer starts (so a client that got it finds it here)."""
+        authorization = next((v.decode("latin-1") for k, v in headers if k == b"authorization"), None)
+        entry = JournalEntry(next(self.counter), now, method, path, query.decode("latin-1"), source, authorization,
+                             headers_dict(headers), body.value(), body.total)
+        entry.status = status
+        with self.lock:
+            self.entries.append(entry)
+            entry.held = True
+            self.bytes += entry.size
+            self._evict()
+        return entry
+
+    def answered(self, entry: JournalEntry, headers: list[tuple[bytes, bytes]]) -> None:
+        """The answer's headers (called at the response start)."""
+        found = headers_dict(headers)
+        if entry.source == "oauth" and "location" in found:
+            found["location"] = scrub_url(found["location"])  # the authorization code rides the redirect
+        self._resize(entry, lambda: setattr(entry, "response_headers", found))
+
+    def finish(self, entry: JournalEntry, body: BodyTap, duration_ms: float) -> None:
+        """The answer's body and how long it took (called before its last chunk leaves)."""
+
+        def fill() -> None:
+            entry._response, entry.response_bytes = body.value(), body.total
+            entry.duration_ms = round(duration_ms, 3)
+            entry._parsed.pop("response", None)
+
+        self._resize(entry, fill)
+
+    def _resize(self, entry: JournalEntry, change) -> None:
+        with self.lock:
+            change()
+            size = entry._measure()
+            if entry.held:
+                self.bytes += size - entry.size
+            entry.size = size
+            self._evict()
+
+    def _evict(self) -> None:
+        while self.entries and (len(self.entries) > self.size or (self.bytes > self.max_bytes and len(self.entries) > 1)):
+            gone = self.entries.popleft()
+            gone.held = False
+            self.bytes -= gone.size
+
+    def record(self, now: float, method: str, path: str, query: bytes, raw_body: bytes, status: int, authorization: str | None,
+               source: str = "api") -> JournalEntry:
+        """A whole request in one call (for callers that do not stream)."""
+        tap = self.tap()
+        tap.add(raw_body)
+        headers = [(b"authorization", authorization.encode("latin-1"))] if authorization else []
+        return self.begin(now, method, path, query, headers, tap, status, source)
+
+    def find(self, method: str | None = None, path: str | None = None, since: int = 0, status: str | int | None = None,
+             source: str | None = None, limit: int | None = None) -> list[JournalEntry]:
+        """Entries after id ``since``, oldest first, matching a method, a path glob
+        (``/api/v4/matters*``), a status (``404``, or a class ``4xx``) and a source (api, oauth);
+        ``limit`` keeps the newest that many."""
         with self.lock:
             entries = list(self.entries)
-        return [
+        wanted = status_matcher(status)
+        found = [
             e for e in entries
             if e.id > since and (method is None or e.method == method.upper()) and (path is None or fnmatch.fnmatchcase(e.path, path))
+            and wanted(e.status) and (source is None or e.source == source)
         ]
+        return found[-limit:] if limit else found
 
     def clear(self) -> None:
         with self.lock:
+            for entry in self.entries:
+                entry.held = False
             self.entries.clear()
+            self.bytes = 0
+
+
+def status_matcher(status: str | int | None):
+    """``404`` matches 404, ``4xx`` any 4xx, ``4xx,5xx`` either; ValueError on anything else."""
+    if status is None or status == "":
+        return lambda s: True
+    wanted: list[tuple[int, int]] = []
+    for part in str(status).split(","):
+        part = part.strip().lower()
+        if len(part) == 3 and part[0].isdigit() and part[1:] == "xx":
+            wanted.append((int(part[0]) * 100, int(part[0]) * 100 + 99))
+        elif part.isdigit():
+            wanted.append((int(part), int(part)))
+        else:
+            raise ValueError(f"status must be a status code (404) or a class (4xx), got {part!r}")
+    return lambda s: any(lo <= s <= hi for lo, hi in wanted)

@@ -441,6 +441,15 @@ class ValueFaker:
         """A YYYY-MM-DD date within `days_back` days before the anchor."""
         return date.fromordinal(_ANCHOR_ORD - self._rng.randint(0, days_back)).isoformat()
 
+    def staff_email(self, first: str | None, last: str | None) -> str:
+        """A firm email for a user, from the user's own names (``jsmith@smithjoneslaw.com``)."""
+        local = f"{_slug(first or '')[:1]}{_slug(last or '')}" or "staff"
+        return f"{local}@{self._firm[1]}"
+
+    def company_name(self) -> str:
+        """A company's name, from the same pool contacts' company names come from."""
+        return self._rng.choice(self._pool("company"))
+
     def etag(self) -> str:
         """An ETag as Clio sends it: 32 hex digits wrapped in literal double quotes."""
         return f'"{self._rng.getrandbits(128):032x}"'

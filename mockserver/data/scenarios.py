@@ -73,7 +73,10 @@ as with the server's own seeding. The returned :class:`~mockserver.engine.store.
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -125,11 +128,33 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+MAX_SCENARIO_BYTES = 16 * 1024 * 1024  # the shipped 20-lawyer firm is ~20 KB
+
+
+def read_small_file(path: str | Path, limit: int) -> bytes:
+    """A regular file's bytes, at most ``limit`` of them: a FIFO would block the reader and
+    ``/dev/zero`` would never end, so anything but a regular file is refused (checked on the
+    opened descriptor, opened without blocking, so a swap after a check cannot fool it)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        chunks, size = [], 0
+        while chunk := os.read(fd, min(1 << 20, limit + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                raise OSError(errno.EFBIG, f"larger than {limit} bytes")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def read_scenario(path: str | Path) -> dict:
     """A scenario file's document (a mapping); ScenarioError if unreadable or not valid YAML."""
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_small_file(path, MAX_SCENARIO_BYTES).decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(source, "file", f"cannot be read ({exc.strerror or exc})") from None
     try:
@@ -190,8 +215,32 @@ def refs(account: Account) -> dict[str, tuple[str, int]]:
     return getattr(account, "refs", {})
 
 
+SHIPPED_DIR = Path(__file__).resolve().parent / "fixtures"  # package data (pyproject's package-data)
+
+
+def shipped_scenarios() -> list[str]:
+    """Names of the scenarios that ship with the package (``solo-practice``, ``midsize-firm``)."""
+    return sorted(p.stem for p in SHIPPED_DIR.glob("*.yaml"))
+
+
+def scenario_path(name_or_path: str | Path) -> Path:
+    """A scenario by file path, or by the name of a shipped one (``solo-practice``, with or
+    without ``.yaml``); an existing file of that name wins. ScenarioError for a bare name
+    that is neither, listing the shipped names."""
+    path = Path(name_or_path)
+    if path.exists() or len(path.parts) != 1:
+        return path
+    stem = path.stem if path.suffix in (".yaml", ".yml") else path.name
+    shipped = SHIPPED_DIR / f"{stem}.yaml"
+    if shipped.is_file():
+        return shipped
+    raise ScenarioError(str(name_or_path), "file", f"no such file, and no shipped scenario of that name (shipped: {', '.join(shipped_scenarios())})")
+
+
 def load_scenario_file(state: MockState, path: str | Path, account_id: int | None = None) -> Account:
-    """Read and load a scenario file: a new firm, or with ``account_id`` that firm replaced."""
+    """Read and load a scenario file (or a shipped one by name): a new firm, or with
+    ``account_id`` that firm replaced."""
+    path = scenario_path(path)
     return load_scenario(state, read_scenario(path), source=str(path), account_id=account_id)
 
 
@@ -251,10 +300,11 @@ class _Loader:
                     self.lookup[item.ref] = (item.model.name, item.record["id"])
             now = self.state.clock.now()
             writer = self.state.engine.writer
+            users = scratch.table("User").ids
             for item in items:
                 data, times = self._record_data(item.model, item.data, item.path)  # now with real ids
-                try:
-                    writer.fill(scratch, item.model, item.record, data)
+                try:  # written as the firm's first user (owner defaults: activity user, note author...)
+                    writer.fill(scratch, item.model, item.record, data, users[0] if users else None)
                 except ClioError as exc:
                     raise self.fail(_error_path(item.path, data, exc.message), exc.message) from None
                 self._stamp(item, times, now)

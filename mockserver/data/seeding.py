@@ -5,18 +5,25 @@ reference (``Matter.client``, ``Activity.matter``, ``DocumentVersion.document_id
 an existing record of its target, so no association points at nothing and the order of
 models does not matter. Embedded values (addresses, email addresses, custom field values)
 are generated inside their owner.
+
+Then the firm is made coherent: :func:`shape` chooses the independent facts a real firm's
+records share (a bill is for one of its client's matters, its line items are activities of
+that matter, a paid bill has a payment, an event lasts minutes to days), and Clio's domain
+rules (:mod:`mockserver.clio.rules`) derive everything else, exactly as they do on writes:
+names, initials, numbers, status dates, totals, balances, billed flags.
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from mockserver.clio.rules import DomainRules
 from mockserver.engine.records import (
     Clock,
-    assign_number,
+    embedded_id,
     make_etag,
     set_reference,
     stamp,
@@ -33,7 +40,7 @@ BASE_COUNTS: dict[str, int] = {
     "User": 6, "Contact": 60, "Matter": 40, "Activity": 120, "CalendarEntry": 30, "Task": 30,
     "Bill": 15, "Note": 25, "Document": 20, "Folder": 8, "Communication": 20, "PracticeArea": 6,
     "Relationship": 20, "CustomField": 6, "Group": 3, "Calendar": 4, "Currency": 4,
-    "DocumentVersion": 30, "Webhook": 0, "Timer": 0,
+    "DocumentVersion": 30, "Webhook": 0, "Timer": 0, "LineItem": 60, "Allocation": 12,
 }
 DEFAULT_COUNT = 3
 EMBEDDED_POOL = 200  # distinct generated values per embedded kind, per firm
@@ -57,8 +64,10 @@ class SeedPlan:
 class Seeder:
     """Fills an account with generated records for the spec's stored models."""
 
-    def __init__(self, index: SpecIndex, clock: Clock, view_models: set[str], singletons: set[str], mirrors: dict[str, str]) -> None:
+    def __init__(self, index: SpecIndex, clock: Clock, view_models: set[str], singletons: set[str], mirrors: dict[str, str],
+                 rules: DomainRules | None = None) -> None:
         self.mirrors = mirrors
+        self.rules = rules if rules is not None else DomainRules.for_index(index)
         self.index = index
         self.clock = clock
         self.view_models = view_models
@@ -86,6 +95,25 @@ class Seeder:
             links = self._links(model)
             for record in account.table(model.name):
                 self._fill_references(account, model, record, faker, rng, links)
+        self.settle(account, faker, rng)
+
+    def settle(self, account: Account, faker: ValueFaker, rng: random.Random) -> None:
+        """Shape the independent facts, let the rules derive the rest, then pay the bills
+        meant to be paid (a payment's amount needs the bill's derived total)."""
+        paid = shape(account, faker, rng)
+        tz = self.clock.tz
+
+        def times(model: str, record: Record) -> tuple[datetime, datetime]:
+            created = record.get("_created")
+            updated = record.get("_updated", created)
+            if created is None:
+                now = self.clock.now()
+                return now, now
+            return datetime.fromtimestamp(created, tz), datetime.fromtimestamp(updated, tz)
+
+        self.rules.settle(account, times)
+        if pay(account, paid):
+            self.rules.settle(account, times, only=("Allocation", "Bill"))
 
     def seedable(self, model: Model) -> bool:
         return model.stored and model.name not in self.view_models
@@ -101,7 +129,6 @@ class Seeder:
         updated = created + timedelta(seconds=rng.randint(0, int((now - created).total_seconds())))
         stamp(model, record, created, created=True)  # created some time ago,
         stamp(model, record, updated, created=False)  # last touched since then
-        _cohere(model, record)
         return record
 
     def _mirror(self, account: Account, model: Model, source: str) -> None:
@@ -173,13 +200,13 @@ class Seeder:
         model = self.index.models.get(target)
         if model is None:
             return item
-        if "id" in item:
-            item["id"] = account.next_embedded_id(target)
-        if "etag" in item:
-            item["etag"] = make_etag(target, item["id"], 1)
         for name, assoc in model.associations.items():
             if assoc.stored and not assoc.many:
                 item[name] = self._pick(account, assoc.target, rng)
+        if "id" in item:
+            item["id"] = embedded_id(account, target, item)  # after references: some ids are composite
+        if "etag" in item:
+            item["etag"] = make_etag(target, item["id"], 1)
         return item
 
     def _generate_embedded(self, target: str, schema_name: str, faker: ValueFaker) -> dict:
@@ -189,9 +216,126 @@ class Seeder:
         return {name: faker.value(target, name, schema) for name, schema in model.fields.items()}
 
 
-def _cohere(model: Model, record: Record) -> None:
-    """Cross-field consistency a real firm's data has (names, numbers)."""
-    if {"first_name", "last_name", "name"} <= model.fields.keys() and record.get("type", "Person") == "Person":
-        record["name"] = f"{record['first_name']} {record['last_name']}"
-    record.pop("number", None), record.pop("display_number", None)
-    assign_number(model, record)
+# ------------------------------------------------------------------ coherence
+
+
+def shape(account: Account, faker: ValueFaker, rng: random.Random) -> set[int]:
+    """Choose the facts records share that no rule derives; returns the ids of bills to pay."""
+    tables = account.tables
+    for user in _rows(tables, "User"):  # staff emails at the firm's domain, from their names
+        user["email"] = faker.staff_email(user.get("first_name"), user.get("last_name"))
+    for contact in _rows(tables, "Contact"):
+        if contact.get("type") == "Company":
+            contact["name"] = faker.company_name()
+        elif rng.random() < 0.8:  # most people are known by first and last name only
+            contact["middle_name"] = None
+    for item in _rows(tables, "Document") + _rows(tables, "Folder"):
+        item["locked"] = rng.random() < 0.05  # a few held for review; most are not
+        item["deleted_at"] = None  # nothing generated is in the trash
+        if "root" in item:
+            item["root"] = False
+    for event in _rows(tables, "CalendarEntry"):
+        _event_times(event, rng)
+    for activity in _rows(tables, "Activity"):
+        if activity.get("type") != "TimeEntry":  # expenses count units, not seconds
+            activity["quantity"] = float(rng.randint(1, 3))
+            activity["flat_rate"] = False
+        else:  # hourly work, now and then a flat fee
+            activity["flat_rate"] = rng.random() < 0.1
+        activity["non_billable"] = rng.random() < 0.1
+    return _billing(account, rng)
+
+
+def _rows(tables: dict[str, Table], model: str) -> list[Record]:
+    table = tables.get(model)
+    return list(table.rows.values()) if table is not None else []
+
+
+def _event_times(event: Record, rng: random.Random) -> None:
+    """An event lasts minutes to days: a quarter hour to three days after it starts."""
+    start = event.get("start_at")
+    if not isinstance(start, str):
+        return
+    begins = datetime.fromisoformat(start)
+    if event.get("all_day"):
+        begins = begins.replace(hour=0, minute=0, second=0)
+        ends = begins + timedelta(days=rng.choice((1, 1, 1, 2, 3)))
+    else:
+        ends = begins + timedelta(minutes=rng.choice((15, 30, 30, 60, 60, 90, 120, 180, 480, 1440, 2880)))
+    event["start_at"], event["end_at"] = begins.isoformat(timespec="seconds"), ends.isoformat(timespec="seconds")
+
+
+def _billing(account: Account, rng: random.Random) -> set[int]:
+    """Bills are for a matter of their client; line items are that matter's activities, and
+    the activities they carry are on the bill; a bill meant paid gets a payment."""
+    tables = account.tables
+    matters = tables.get("Matter")
+    bills = _rows(tables, "Bill")
+    if matters is None or not len(matters) or not bills:
+        for line in _rows(tables, "LineItem"):
+            line["bill"] = line["activity"] = None
+        return set()
+    by_matter: dict[int, list[Record]] = {}
+    for bill in bills:
+        matter = matters.get(matters.ids[rng.randrange(len(matters.ids))])
+        bill["type"], bill["matters"] = "MatterBill", [matter["id"]]
+        bill["client"] = matter.get("client")
+        by_matter.setdefault(matter["id"], []).append(bill)
+    activities = _rows(tables, "Activity")
+    for activity in activities:
+        activity["bill"] = None
+    # Activities of billed matters, some of them on each of those bills.
+    candidates = [a for a in activities if a.get("matter") in by_matter]
+    rng.shuffle(candidates)
+    for activity in activities[: max(0, len(by_matter) * 2 - len(candidates))]:
+        matter_id = rng.choice(list(by_matter))  # not enough: move a few activities to billed matters
+        activity["matter"] = matter_id
+        candidates.append(activity)
+    lines = _rows(tables, "LineItem")
+    carried: dict[int, int] = {}
+    for line, activity in zip(lines, candidates):
+        bill = rng.choice(by_matter[activity["matter"]])
+        activity["bill"] = line["bill"] = bill["id"]
+        activity["non_billable"] = False  # what is billed is billable
+        line["activity"], line["matter"] = activity["id"], activity["matter"]
+        for name in ("price", "quantity", "date", "description", "kind", "type", "user", "group_ordering"):
+            line.pop(name, None)  # the line item is made from its activity (a rule copies them)
+        carried[bill["id"]] = carried.get(bill["id"], 0) + 1
+    for line in lines[len(candidates):]:
+        line["bill"] = line["activity"] = None
+    allocations = _rows(tables, "Allocation")
+    for allocation in allocations:
+        allocation["bill"], allocation["voided_at"] = None, None
+    paid: set[int] = set()
+    free = list(allocations)
+    for bill in bills:
+        if not carried.get(bill["id"]):
+            bill["state"] = "draft"  # nothing on it yet
+        elif bill.get("state") in ("paid", "awaiting_payment") and free:
+            allocation = free.pop()
+            allocation["bill"], allocation["amount"] = bill["id"], 0.0
+            allocation["contact"] = bill.get("client")
+            allocation["matter"] = bill["matters"][0]
+            if bill["state"] == "paid":
+                paid.add(bill["id"])
+                bill["state"] = "awaiting_payment"  # paid once its payment is in (pay)
+        elif bill.get("state") == "paid":
+            bill["state"] = "awaiting_payment"
+    return paid
+
+
+def pay(account: Account, paid: set[int]) -> bool:
+    """The payments shaped for bills: the whole balance of a bill meant paid, a part of the
+    others'. Returns whether any amount was set (the bills then settle again)."""
+    bills = account.tables.get("Bill")
+    changed = False
+    for allocation in _rows(account.tables, "Allocation"):
+        bill = bills.get(allocation.get("bill")) if bills is not None else None
+        if bill is None:
+            continue
+        due = float(bill.get("due") or 0.0)
+        allocation["amount"] = round(due if bill["id"] in paid else due * 0.4, 2)
+        for name in ("created_at", "updated_at", "_created", "_updated"):  # paid when last billed
+            allocation[name] = bill.get(name, allocation.get(name))
+        changed = True
+    return changed

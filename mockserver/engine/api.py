@@ -13,14 +13,16 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 import jsonschema_rs
-import orjson
 from starlette.requests import Request
 
 from mockserver.engine.auth import Authenticator
 from mockserver.engine.bodies import coerce, read_body
 from mockserver.engine.errors import ClioError, bad_request, unprocessable
 from mockserver.engine.handlers import ApiRequest, ApiResponse, Engine, Principal
+from mockserver.engine.jsonenc import dumps
 from mockserver.engine.routing import Router
+from mockserver.engine.writes import WriteSchema, out_of_range, writable
+from mockserver.engine.urls import origin
 from mockserver.spec.index import Operation, SpecIndex
 
 log = logging.getLogger("clio_mock.api")
@@ -29,22 +31,38 @@ MAX_BODY = 10 * 1024 * 1024
 
 
 class RequestValidator:
-    """Compiled request-body validators, one per write operation, built on first use."""
+    """Judges write bodies by the operation's request schema as Clio reads it
+    (:class:`~mockserver.engine.writes.WriteSchema`): compiled validators, one per write
+    operation, built on first use."""
 
-    def __init__(self) -> None:
+    def __init__(self, schemas: WriteSchema) -> None:
+        self.schemas = schemas
         self.compiled: dict[str, Any] = {}
 
-    def validate(self, op: Operation, body: Any) -> None:
-        if op.request_schema is None:
-            return
+    def validate(self, op: Operation, body: Any) -> Any:
+        """``body`` with its read-only and unknown fields dropped; 422 if it is invalid."""
+        schema = self.schemas.for_operation(op)
+        if schema is None:
+            return body
+        where = out_of_range(body, "body")
+        if where is not None:
+            raise _invalid(op, f"{where.removeprefix('body.')}: the value is out of range (integers must fit 64 bits, numbers must be finite)")
         validator = self.compiled.get(op.operation_id)
         if validator is None:
-            validator = jsonschema_rs.validator_for(op.request_schema, validate_formats=True)
+            validator = jsonschema_rs.validator_for(schema, validate_formats=True)
             self.compiled[op.operation_id] = validator
         error = next(iter(validator.iter_errors(body)), None)
         if error is not None:
             where = ".".join(str(p) for p in error.instance_path) or "body"
-            raise unprocessable(f"{where}: {error.message}", "ValidationError")
+            raise _invalid(op, f"{where}: {error.message}")
+        return writable(body, schema)[0]
+
+
+def _invalid(op: Operation, message: str) -> ClioError:
+    """A body Clio would refuse: 422, or 400 where the operation documents no 422 (copy)."""
+    if 422 not in op.responses and 400 in op.responses:
+        return bad_request(message, "ValidationError")
+    return unprocessable(message, "ValidationError")
 
 
 class ApiApp:
@@ -62,7 +80,7 @@ class ApiApp:
         self.router = Router(index.operations)
         self.engine = engine
         self.authenticator = authenticator
-        self.validator = RequestValidator()
+        self.validator = RequestValidator(WriteSchema(index, engine.writer.replaced_required))
         self.now = now
         # Per-request hooks after authentication (rate limits, fault injection); each may
         # raise ClioError or return headers to add to the response.
@@ -74,7 +92,7 @@ class ApiApp:
         extra: dict[str, str] = {}
         try:
             version = self._version(headers)
-            response = await self._serve(scope, receive, headers, extra)
+            response = await self._serve(scope, receive, headers, extra, version)
         except ClioError as exc:
             response = ApiResponse(exc.status, exc.body(), exc.headers)
         except Exception:  # a bug must still answer in Clio's shape, and be visible in the log
@@ -93,7 +111,7 @@ class ApiApp:
             raise ClioError(410, "Gone", f"API version {requested!r} is invalid or no longer supported")
         return requested.strip()
 
-    async def _serve(self, scope: dict, receive: Callable, headers: dict[str, str], extra: dict[str, str]) -> ApiResponse:
+    async def _serve(self, scope: dict, receive: Callable, headers: dict[str, str], extra: dict[str, str], version: str = "") -> ApiResponse:
         """Route, authenticate, run the hooks, decode the body, call the engine. Headers the
         hooks give (rate limits) land in ``extra`` so error answers carry them too."""
         method = scope["method"]
@@ -110,7 +128,7 @@ class ApiApp:
         except ValueError:
             raise bad_request("The query string is malformed", "InvalidParameter") from None
         data = await self._body(scope, receive, headers, op) if op.request_schema is not None else None
-        request = ApiRequest(op, principal, {k: unquote(v) for k, v in path_params.items()}, query, headers, data, _base_url(scope, headers), path)
+        request = ApiRequest(op, principal, {k: unquote(v) for k, v in path_params.items()}, query, headers, data, _base_url(scope, headers), path, version)
         return self.engine.handle(request)
 
     async def _body(self, scope: dict, receive: Callable, headers: dict[str, str], op: Operation) -> Any:
@@ -130,8 +148,7 @@ class ApiApp:
                 raise unprocessable("body: the request needs a JSON body {\"data\": {...}}", "ValidationError")
             return {"data": {}}
         body = coerce(body, op.request_schema or {})
-        self.validator.validate(op, body)
-        return body
+        return self.validator.validate(op, body)
 
 
 async def _read(receive: Callable) -> bytes:
@@ -165,11 +182,7 @@ def _replayer(raw: bytes) -> Callable:
 
 
 def _base_url(scope: dict, headers: dict[str, str]) -> str:
-    host = headers.get("host")
-    if not host:
-        server = scope.get("server") or ("127.0.0.1", 80)
-        host = f"{server[0]}:{server[1]}"
-    return f"{scope.get('scheme', 'http')}://{host}{API_PREFIX}"
+    return origin(scope, headers.get("host") or "") + API_PREFIX
 
 
 async def _send(send: Callable, response: ApiResponse) -> None:
@@ -179,10 +192,11 @@ async def _send(send: Callable, response: ApiResponse) -> None:
     elif isinstance(body, bytes):
         payload = body
     else:
-        payload = orjson.dumps(body)
+        payload = dumps(body)  # never raises on a stored value orjson refuses (an integer past 64 bits)
     headers = [(b"content-length", str(len(payload)).encode())]
     if payload or response.status >= 400:
         headers.append((b"content-type", response.media_type.encode()))
-    headers += [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers.items()]
+    # "replace": a value outside latin-1 (built from input) must not fail the whole answer
+    headers += [(k.lower().encode("latin-1", "replace"), str(v).encode("latin-1", "replace")) for k, v in response.headers.items()]
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})

@@ -17,6 +17,7 @@ import orjson
 from mockserver.engine.errors import bad_request
 
 _KEY = re.compile(r"\[([^\[\]]*)\]")
+MAX_DEPTH = 32  # Clio's deepest request schema nests about 5 levels; 255+ overflowed the recursion
 
 
 async def read_body(content_type: str, raw: bytes, form_reader) -> Any:
@@ -26,9 +27,11 @@ async def read_body(content_type: str, raw: bytes, form_reader) -> Any:
         return None
     if ctype in ("", "application/json", "text/json") or ctype.endswith("+json"):
         try:
-            return orjson.loads(raw)
+            body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise bad_request(f"The request body is not valid JSON: {exc}", "InvalidJSON") from None
+        check_depth(body)
+        return body
     if ctype == "application/x-www-form-urlencoded":
         try:
             pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True)
@@ -47,10 +50,32 @@ def nest_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     for key, value in pairs:
         head = key.split("[", 1)[0]
         parts = [head, *_KEY.findall(key[len(head):])]
+        if len(parts) > MAX_DEPTH:
+            raise _too_deep()
         if not head:
             continue  # a key like "[x]" names nothing; ignore rather than guess
         _assign(out, parts, value)
     return out
+
+
+def check_depth(value: Any, limit: int = MAX_DEPTH) -> None:
+    """400 when ``value`` nests deeper than ``limit`` (checked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > limit:
+            raise _too_deep()
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+
+
+def _too_deep():
+    return bad_request(f"The request body nests deeper than {MAX_DEPTH} levels", "InvalidParameter")
 
 
 def _assign(container: dict[str, Any], parts: list[str], value: Any) -> None:

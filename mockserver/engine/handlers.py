@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
-from mockserver.engine.errors import ClioError, not_found
+from mockserver.engine.errors import ClioError, decimal, not_found
 from mockserver.engine.query import (
     build_filters,
     decode_token,
@@ -53,6 +53,7 @@ class ApiRequest:
     data: dict[str, Any] | None
     base_url: str  # e.g. http://127.0.0.1:8000/api/v4
     path: str
+    version: str = ""  # the X-API-VERSION in use ("" = the default)
 
     def arg(self, name: str) -> str | None:
         values = self.query.get(name)
@@ -101,6 +102,9 @@ class Engine:
         }
         # Per operation; other modules may register handlers for actions they own (activate).
         self.handlers = {op.operation_id: actions.get(op.action) or self._custom(op) for op in index.operations}
+        # Minor-version behaviour (a table outside the engine): serve(request, account, handler)
+        # wraps every write, and reads made at a version other than the default.
+        self.versions: Callable[[ApiRequest, Account, Callable[[ApiRequest, Account], ApiResponse]], ApiResponse] | None = None
 
     # ------------------------------------------------------------------ dispatch
 
@@ -108,7 +112,10 @@ class Engine:
         account = self.store.account(request.principal.account_id)
         if account is None:
             raise ClioError(401, "Unauthorized", "The account for this token no longer exists")
-        return self.handlers[request.op.operation_id](request, account)
+        handler = self.handlers[request.op.operation_id]
+        if self.versions is not None and (request.op.method != "GET" or request.version not in ("", self.index.versions.default)):
+            return self.versions(request, account, handler)
+        return handler(request, account)
 
     def _custom(self, op: Operation) -> Callable[[ApiRequest, Account], ApiResponse]:
         if op.success_status == 303:
@@ -233,7 +240,7 @@ class Engine:
         plan = self.serializer.plan(render_model.name, request.arg("fields"))
         limit = parse_limit(op, request.arg("limit"))
         order = parse_order(op, request.arg("order"))
-        preds = build_filters(op, model, request.query)
+        preds = build_filters(op, model, request.query, account, self.writer.clock.now().date())
         scan, rows = self._rows(request, account)
         offset = request.arg("offset")
         token = request.arg("page_token")
@@ -267,7 +274,7 @@ class Engine:
             if op.model in self.user_singletons:
                 preset["_owner"] = request.principal.user_id
             previous = self._singleton(request, account) if source.kind == "singleton" else None
-            record = self.writer.create(account, model, _data(request), preset)
+            record = self.writer.create(account, model, _data(request), preset, request.principal.user_id)
             if previous is not None:  # a new timer replaces the user's running one
                 account.table(op.model).delete(previous["id"])
         self.store.notify("created", account.id, op.model, record)
@@ -279,7 +286,7 @@ class Engine:
         with self.store.write():
             record = self._find(request, account)
             self._check_if_match(request, record)
-            before = self.writer.update(account, model, record, _data(request))
+            before = self.writer.update(account, model, record, _data(request), request.principal.user_id)
             self.store.touch(account.id, op.model, record["id"])
         self.store.notify("updated", account.id, op.model, record, before)
         return self._record_response(request, account, record, 200, conditional=False)
@@ -307,7 +314,7 @@ class Engine:
     def ids(self, request: ApiRequest, account: Account) -> ApiResponse:
         op = request.op
         model = self.index.models[self.sources[op.operation_id].model]
-        preds = build_filters(op, model, request.query)
+        preds = build_filters(op, model, request.query, account, self.writer.clock.now().date())
         limit = parse_limit(op, request.arg("limit"))
         scan, rows = self._rows(request, account)
         records = rows if rows is not None else scan()  # type: ignore[misc]
@@ -319,7 +326,7 @@ class Engine:
         original = self._find(request, account)
         model = self.index.models[op.model]
         with self.store.write():
-            record = self.writer.create(account, model, _data(request), original)
+            record = self.writer.create(account, model, _data(request), original, request.principal.user_id)
         self.store.notify("created", account.id, op.model, record)
         return self._record_response(request, account, record, op.success_status, conditional=False)
 
@@ -339,7 +346,7 @@ class Engine:
                     rows.append({**record, "type": name})
         plan = self.serializer.plan(op.model, request.arg("fields"))
         limit = parse_limit(op, request.arg("limit"))
-        page = page_by_offset(rows, build_filters(op, self.index.models[op.model], request.query), ("id", False), limit, _offset_from(request.arg("page_token")))
+        page = page_by_offset(rows, build_filters(op, self.index.models[op.model], request.query, account, self.writer.clock.now().date()), ("id", False), limit, _offset_from(request.arg("page_token")))
         paging = {"next": _page_url(request, page.next_token, page.next_offset, 0)} if page.next_token else {}
         return ApiResponse(200, {"data": self.serializer.render_many(account, page.records, plan), "meta": {"paging": paging}})
 
@@ -353,6 +360,9 @@ class Engine:
             target = f"{op.model}/preview"
         root = request.base_url.rsplit("/api/v4", 1)[0]
         location = f"{root}/__mock__/files/{account.id}/{target}"
+        version = request.arg("document_version_id")  # a download may name the version it wants
+        if version:
+            location += "?" + urlencode({"document_version_id": version})
         return ApiResponse(303, None, {"Location": location})
 
     def promote(self, request: ApiRequest, account: Account) -> ApiResponse:
@@ -464,9 +474,10 @@ def _data(request: ApiRequest) -> dict[str, Any]:
 
 def _path_id(raw: str) -> int:
     """Path ids are integers; anything else names no record (404, as Clio's routes do)."""
-    if not raw.isdigit() or len(raw) > 19:
+    record_id = decimal(raw)
+    if record_id is None:
         raise not_found(f"Couldn't find a record with id {raw!r}")
-    return int(raw)
+    return record_id
 
 
 def _not_modified(headers: dict[str, str], etag: str | None, updated: float | None) -> bool:

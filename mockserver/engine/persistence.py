@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 
 from mockserver.engine.errors import ClioError
+from mockserver.engine.jsonenc import dumps
 from mockserver.engine.store import Account, MemoryStore, Table
 
 SCHEMA_VERSION = 1
@@ -110,10 +111,20 @@ class SqliteStore(MemoryStore):
 
     def _begin(self) -> None:
         self.db.execute("BEGIN IMMEDIATE")
-        self._catch_up()
+        try:
+            self._catch_up()
+        except BaseException:
+            self._rollback()
+            raise
+
+    def _rollback(self) -> None:
+        """End the open transaction, whatever state it is in (never leave one open: later
+        writes would run inside it and never commit)."""
+        if self.db.in_transaction:
+            self.db.execute("ROLLBACK")
 
     def _abort(self) -> None:
-        self.db.execute("ROLLBACK")
+        self._rollback()
         # Memory may hold part of the failed write: take the file's word for what it touched.
         dirty, replaced, systems = set(self.dirty), set(self.replaced), set(self.dirty_systems)
         self.dirty.clear(), self.replaced.clear(), self.dirty_systems.clear()
@@ -126,12 +137,16 @@ class SqliteStore(MemoryStore):
             self._load_systems(systems)
 
     def _commit(self) -> None:
+        """Write what changed and commit. Any failure (a record that cannot be encoded, a
+        full disk, a bug) rolls back and puts memory back as the file has it, so the caller
+        answers an error and no later write runs inside a dangling transaction."""
         try:
             self._flush()
             self.db.execute("COMMIT")
-        except sqlite3.Error:
-            self.db.execute("ROLLBACK")
+        except BaseException:
+            self._abort()
             raise
+        self.dirty.clear(), self.replaced.clear(), self.dirty_systems.clear()
         self.data_version = self._version()
 
     def _flush(self) -> None:
@@ -145,7 +160,7 @@ class SqliteStore(MemoryStore):
                 self._save_account(account)
                 db.executemany(
                     "INSERT INTO records VALUES (?, ?, ?, ?)",
-                    ((account_id, model, r["id"], orjson.dumps(r)) for model, table in account.tables.items() for r in table),
+                    ((account_id, model, r["id"], dumps(r)) for model, table in account.tables.items() for r in table),
                 )
             log.append((account_id, "*", 0))
         touched_accounts = set()
@@ -157,7 +172,7 @@ class SqliteStore(MemoryStore):
             if record is None:
                 db.execute("DELETE FROM records WHERE account = ? AND model = ? AND id = ?", (account_id, model, record_id))
             else:
-                db.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?)", (account_id, model, record_id, orjson.dumps(record)))
+                db.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?)", (account_id, model, record_id, dumps(record)))
             touched_accounts.add(account_id)
             log.append((account_id, model, record_id))
         for account_id in touched_accounts:  # embedded-value id counters move with the records
@@ -165,17 +180,16 @@ class SqliteStore(MemoryStore):
                 self._save_account(self.accounts[account_id])
         for name in sorted(self.dirty_systems):
             if name in self.systems:
-                db.execute("INSERT OR REPLACE INTO systems VALUES (?, ?)", (name, orjson.dumps(self.systems[name][0]())))
+                db.execute("INSERT OR REPLACE INTO systems VALUES (?, ?)", (name, dumps(self.systems[name][0]())))
                 log.append((0, "@" + name, 0))
         if log:
             db.executemany("INSERT INTO changes (account, model, id) VALUES (?, ?, ?)", log)
             self.last_seq = db.execute("SELECT max(seq) FROM changes").fetchone()[0]
             if self.last_seq % 1000 < len(log):
                 db.execute("DELETE FROM changes WHERE seq <= ?", (self.last_seq - KEEP_CHANGES,))
-        self.dirty.clear(), self.replaced.clear(), self.dirty_systems.clear()
 
     def _save_account(self, account: Account) -> None:
-        self.db.execute("INSERT OR REPLACE INTO accounts VALUES (?, ?, ?)", (account.id, account.name, orjson.dumps(account.embedded_ids)))
+        self.db.execute("INSERT OR REPLACE INTO accounts VALUES (?, ?, ?)", (account.id, account.name, dumps(account.embedded_ids)))
 
     # ------------------------------------------------------------------ reading back
 

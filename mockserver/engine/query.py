@@ -1,10 +1,8 @@
 """List semantics: filters, ``order`` and cursor paging, read from the operation's parameters.
 
 Which filters exist is the spec's business (each index operation declares its own); what
-they mean follows Clio's conventions (BEHAVIOR.md sections 4.3 and 6):
-``ids[]``, ``created_since``/``updated_since``, ``query``, ``<assoc>_id`` (with the keyword
-``null``), equality on a scalar field of the same name, and operator-prefixed date filters.
-Unknown parameters are ignored.
+each one means is read from the spec by :mod:`mockserver.engine.filters` (BEHAVIOR.md 4.3).
+Parameters an operation does not declare are ignored.
 """
 
 from __future__ import annotations
@@ -18,13 +16,13 @@ from itertools import islice
 from typing import Any
 
 from mockserver.engine.errors import ClioError, bad_request
-from mockserver.engine.store import Record
+from mockserver.engine.filters import CONTROL, Context, custom_field_filters, meanings, predicate
+from mockserver.engine.store import Account, Record
 from mockserver.spec.index import Model, Operation
 
 Predicate = Callable[[Record], bool]
 OFFSET_CEILING = 10_000
 _ORDER = re.compile(r"^([\w.]+)\((asc|desc)\)$")
-_DATE_OP = re.compile(r"^(>=|<=|=|>|<)?(\d{4}-\d{2}-\d{2})$")
 
 
 @dataclass
@@ -54,98 +52,30 @@ def integer_param(name: str, raw: str) -> int:
         raise bad_request(f"{name} must be an integer", "InvalidParameter") from None
 
 
-def build_filters(op: Operation, model: Model, query: dict[str, list[str]]) -> list[Predicate]:
-    """Predicates for the filters the operation declares and the request uses."""
+def build_filters(op: Operation, model: Model, query: dict[str, list[str]], account: Account | None = None, today: date | None = None) -> list[Predicate]:
+    """Predicates for the filters the operation declares and the request uses, each read by
+    its meaning (:mod:`mockserver.engine.filters`). No filters in the query: no work."""
+    if not query or query.keys() <= CONTROL:
+        return []
+    table = meanings(op, model)
+    context = Context(account, {n: a.target for n, a in model.associations.items() if a.stored}, today or date.today()) if account is not None else None
     preds: list[Predicate] = []
+    custom: dict[str, list[str]] = {}
     for name, values in query.items():
-        # Clients write array filters with or without brackets (ids[]=1 / ids=1; close_date=...).
-        param = op.params.get(name) or op.params.get(f"{name}[]")
-        if param is None or param.location != "query" or name in ("fields", "limit", "page_token", "order", "offset"):
+        if name in CONTROL:
             continue
-        name = param.name
-        pred = _filter(model, name, param.schema, values)
+        # Clients write array filters with or without brackets (ids[]=1 / ids=1; close_date=...).
+        key = name if name in table else f"{name}[]" if f"{name}[]" in table else None
+        if key is None:
+            if name.startswith("custom_field_values[") and "custom_field_values" in table:
+                custom[name] = values
+            continue  # not a parameter of this operation: ignored (BEHAVIOR.md 12.7)
+        pred = predicate(table[key], key, values, context)
         if pred is not None:
             preds.append(pred)
+    if custom:
+        preds += custom_field_filters(custom, context)
     return preds
-
-
-def _filter(model: Model, name: str, schema: dict, values: list[str]) -> Predicate | None:
-    base = name[:-2] if name.endswith("[]") else name
-    if base in ("ids", "exclude_ids"):
-        wanted = {integer_param(name, v) for raw in values for v in raw.split(",") if v.strip()}
-        return (lambda r: r["id"] in wanted) if base == "ids" else (lambda r: r["id"] not in wanted)
-    if base in ("created_since", "updated_since"):
-        since = parse_timestamp(values[-1], name)
-        key = "_created" if base == "created_since" else "_updated"
-        return lambda r: r.get(key, 0) > since
-    if base == "query":
-        return _text_query(model, values[-1])
-    if base.endswith("_id") and schema.get("type") == "integer":
-        return _id_filter(model, name, base, values[-1])
-    if base in model.fields:
-        return _field_filter(model, base, model.fields[base], schema, values)
-    return None
-
-
-def _id_filter(model: Model, name: str, base: str, raw: str) -> Predicate | None:
-    """``matter_id=5`` matches the ``matter`` association or a ``matter_id`` scalar."""
-    target = None if raw == "null" else integer_param(name, raw)
-    assoc = base[:-3]
-    if assoc in model.associations and not model.associations[assoc].many:
-        return lambda r: r.get(assoc) == target
-    if base in model.fields:
-        return lambda r: r.get(base) == target
-    return None
-
-
-def _text_query(model: Model, text: str) -> Predicate:
-    needle = text.lower()
-    keys = [k for k, s in model.fields.items() if s.get("type") == "string" and k != "etag" and "format" not in s]
-    return lambda r: any(needle in str(r.get(k) or "").lower() for k in keys)
-
-
-def _field_filter(model: Model, field: str, field_schema: dict, schema: dict, values: list[str]) -> Predicate | None:
-    kind = field_schema.get("type")
-    if field_schema.get("format") == "date":
-        return _date_filter(field, values)
-    if kind == "boolean":
-        wanted_bool = values[-1].lower() in ("true", "1", "yes")
-        return lambda r: bool(r.get(field)) == wanted_bool
-    if kind == "integer":
-        try:
-            wanted_int = int(values[-1])
-        except ValueError:
-            raise bad_request(f"{field} must be an integer", "InvalidParameter") from None
-        return lambda r: r.get(field) == wanted_int
-    if kind == "string":
-        # Enum casing differs between filters and records (status=open vs "Open"), and
-        # Clio accepts a comma-separated list for status-like filters.
-        wanted = {v.strip().lower() for raw in values for v in raw.split(",") if v.strip()}
-        return lambda r: str(r.get(field, "")).lower() in wanted
-    return None
-
-
-def _date_filter(field: str, values: list[str]) -> Predicate:
-    conditions = []
-    for raw in values:
-        m = _DATE_OP.match(raw.strip())
-        if not m:
-            raise bad_request(f"{field} must look like >=YYYY-MM-DD", "InvalidParameter")
-        try:
-            day = date.fromisoformat(m.group(2)).isoformat()
-        except ValueError:
-            raise bad_request(f"{field} has an invalid date", "InvalidParameter") from None
-        conditions.append((m.group(1) or "=", day))
-    compare = {
-        "=": lambda a, b: a == b, ">": lambda a, b: a > b, "<": lambda a, b: a < b,
-        ">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b,
-    }
-
-    def pred(r: Record) -> bool:
-        value = r.get(field)
-        return value is not None and all(compare[o](value[:10], d) for o, d in conditions)
-
-    return pred
 
 
 # --------------------------------------------------------------------------- order & paging

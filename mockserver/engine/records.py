@@ -10,13 +10,17 @@ nested values by Rails' nested-attributes rules (``id`` updates, no ``id`` creat
 from __future__ import annotations
 
 import hashlib
-import re
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 from mockserver.engine.errors import not_found, unprocessable
 from mockserver.engine.store import Account, Record
+from mockserver.engine.writes import INT64
 from mockserver.spec.index import Model, SpecIndex
 
 
@@ -60,16 +64,6 @@ def stamp(model: Model, record: Record, now: datetime, created: bool) -> None:
         record["etag"] = make_etag(model.name, record["id"], record["_version"])
 
 
-def assign_number(model: Model, record: Record) -> None:
-    """Records Clio numbers itself (matters) get ``number`` and ``display_number`` on create:
-    ``00042-Smith``, from the description's first word."""
-    if not {"number", "display_number"} <= model.fields.keys() or record.get("display_number"):
-        return
-    record.setdefault("number", record["id"] % 100_000)
-    words = re.findall(r"[A-Za-z]+", str(record.get("description") or ""))
-    record["display_number"] = f"{record['number']:05d}-{words[0] if words else model.name}"
-
-
 def set_reference(model: Model, record: Record, name: str, target_id: int | None) -> None:
     """Point association ``name`` at a record, keeping Clio's scalar twin (``client_id``) in step."""
     record[name] = target_id
@@ -77,7 +71,38 @@ def set_reference(model: Model, record: Record, name: str, target_id: int | None
         record[f"{name}_id"] = target_id
 
 
+# A record's identity and version: never taken from data (stamp sets them).
+IDENTITY = frozenset({"id", "etag"})
+
 Rule = Callable[[Account, Model, Record, dict[str, Any], bool], None]
+
+
+@dataclass(frozen=True)
+class Write:
+    """What a model rule may need beyond the record and the request data: who writes (the
+    token's user, for owner defaults), when (the mock clock), and the record as it was."""
+
+    actor: int | None = None  # a User id, or None (a write with no user: seeding, a bare control call)
+    now: datetime | None = None
+    before: Record | None = None  # the stored record before an update; None on create
+
+
+_WRITE: ContextVar[Write] = ContextVar("clio_mock_write", default=Write())
+
+
+def current_write() -> Write:
+    """The write being applied (set by :class:`RecordWriter` around its model rules)."""
+    return _WRITE.get()
+
+
+@contextmanager
+def writing(write: Write) -> Iterator[None]:
+    """Run model rules with ``write`` as the current write (the seeder uses it too)."""
+    token = _WRITE.set(write)
+    try:
+        yield
+    finally:
+        _WRITE.reset(token)
 
 
 class RecordWriter:
@@ -87,41 +112,52 @@ class RecordWriter:
         self.index = index
         self.models = index.models
         self.clock = clock
-        # Model rules Clio documents beyond the schema (webhook URLs, expiry...): called as
-        # rule(account, model, record, data, created) after the data is applied, before the
-        # write is kept; a ClioError rejects the write.
+        # Model rules Clio documents beyond the schema (webhook URLs, expiry, the domain rules
+        # of mockserver.clio.rules): called as rule(account, model, record, data, created)
+        # after the data is applied, before the write is kept, with current_write() telling
+        # the actor, the time and the record before; a ClioError rejects the write.
         self.rules: dict[str, list[Rule]] = {}
+        # Required request fields a documented rule replaces, per model: {field: reason}
+        # (the Person first/last-name rule replaces Contact ``name``). The request validator
+        # drops them from the schema's ``required``; the rule then judges the write.
+        self.replaced_required: dict[str, dict[str, str]] = {}
 
-    def create(self, account: Account, model: Model, data: dict[str, Any], preset: Record | None = None) -> Record:
+    def replace_required(self, model: str, field: str, reason: str) -> None:
+        """Let a rule, not the request schema, decide whether ``field`` of ``model`` is required."""
+        self.replaced_required.setdefault(model, {})[field] = reason
+
+    def create(self, account: Account, model: Model, data: dict[str, Any], preset: Record | None = None, actor: int | None = None) -> Record:
         """Insert a new record of ``model`` with ``data`` applied; nothing is stored on error.
 
-        ``preset`` holds values set before the data (a parent link, a copied record).
+        ``preset`` holds values set before the data (a parent link, a copied record); ``actor``
+        is the user the write acts as (the token's user), for the rules' owner defaults.
         Callers tell the store's listeners (``store.notify``) once the record is in.
         """
         record: Record = {k: v for k, v in (preset or {}).items() if k != "id"}
         table = account.table(model.name)
         table.insert(record)
         try:
-            self.fill(account, model, record, data)
+            self.fill(account, model, record, data, actor)
         except Exception:
             table.delete(record["id"])
             raise
         stamp(model, record, self.clock.now(), created=True)
         return record
 
-    def fill(self, account: Account, model: Model, record: Record, data: dict[str, Any]) -> None:
-        """Give a new, already inserted record its data, server-set fields and model rules
-        (scenarios reserve ids first so records can refer to ones declared later)."""
+    def fill(self, account: Account, model: Model, record: Record, data: dict[str, Any], actor: int | None = None) -> None:
+        """Give a new, already inserted record its data and model rules (scenarios reserve
+        ids first so records can refer to ones declared later)."""
         self.apply(account, model, record, data)
-        assign_number(model, record)
-        self._rules(account, model, record, data, True)
+        with writing(Write(actor, self.clock.now(), None)):
+            self._rules(account, model, record, data, True)
 
-    def update(self, account: Account, model: Model, record: Record, data: dict[str, Any]) -> Record:
+    def update(self, account: Account, model: Model, record: Record, data: dict[str, Any], actor: int | None = None) -> Record:
         """Merge ``data`` into ``record`` (PATCH); all or nothing. Returns the record as it was."""
         before = dict(record)
         draft = dict(record)
         self.apply(account, model, draft, data)
-        self._rules(account, model, draft, data, False)
+        with writing(Write(actor, self.clock.now(), before)):
+            self._rules(account, model, draft, data, False)
         stamp(model, draft, self.clock.now(), created=False)
         record.clear()
         record.update(draft)  # in place: references to the dict stay valid
@@ -138,15 +174,16 @@ class RecordWriter:
             elif key.endswith("_id") and _is_reference(model, key[:-3]):
                 # client_id=5 is the client association written as its scalar twin
                 self._association(account, model, record, key[:-3], {"id": value} if value is not None else None)
-            elif key in model.fields:
+            elif key in model.fields and key not in IDENTITY:
                 record[key] = self.fit(key, value, model.fields[key])
-        _person_names(model, record, data)
 
     def fit(self, name: str, value: Any, schema: dict[str, Any]) -> Any:
         """``value`` as the record's own schema types it. The request schemas are looser than
-        the records' (a date where the record has a date-time, a number for an integer field,
-        enums that differ): cast what can be cast, answer 422 for the rest, so what is stored
-        always reads back valid."""
+        the records' (a date where the record has a date-time, a number for an integer field):
+        cast what can be cast, answer 422 for what cannot be stored (a value out of range).
+        Enums are the request's business (the request validator judged the value): a value
+        is stored in the record's spelling where one matches but for case, else as sent
+        (a phone number named ``Mobile``, which the record's narrower enum does not list)."""
         if value is None:
             return None
         kind, fmt = schema.get("type"), schema.get("format")
@@ -157,9 +194,15 @@ class RecordWriter:
             if kind == "string" and fmt == "date" and isinstance(value, str):
                 return datetime.fromisoformat(value.replace("Z", "+00:00")).date().isoformat()
             if kind == "integer" and isinstance(value, (int, float, str)) and not isinstance(value, bool):
-                return int(round(float(value)))
+                number = value if isinstance(value, int) else int(round(float(value)))
+                if not INT64[0] <= number <= INT64[1]:
+                    raise ValueError(value)
+                return number
             if kind == "number" and isinstance(value, (int, float, str)) and not isinstance(value, bool):
-                return float(value)
+                real = float(value)
+                if not math.isfinite(real):
+                    raise ValueError(value)
+                return real
             if kind == "boolean" and not isinstance(value, bool):
                 if str(value).lower() in ("true", "1"):
                     return True
@@ -175,8 +218,6 @@ class RecordWriter:
             # A one-value enum names what the record is whatever was sent: a document's
             # parent may be given as a Matter or Folder, and is always stored as its Folder.
             return schema["enum"][0]
-        if schema.get("enum") and value not in schema["enum"]:
-            raise unprocessable(f"{name}: {value!r} is not one of {', '.join(map(str, schema['enum']))}")
         return value
 
     def _association(self, account: Account, model: Model, record: Record, key: str, value: Any) -> None:
@@ -188,6 +229,8 @@ class RecordWriter:
             record[key] = self._references(account, assoc.target, key, record.get(key) or [], value)
         elif assoc.many:
             record[key] = self._nested_many(account, target, assoc.target, record.get(key) or [], value)
+        elif value is None:
+            record[key] = None  # null clears an embedded value
         elif isinstance(value, dict):
             current = dict(record.get(key) or {})
             if target is not None:
@@ -223,22 +266,50 @@ class RecordWriter:
                 continue
             change = dict(change)
             destroy = change.pop("_destroy", False)
-            found = next((i for i in items if change.get("id") is not None and i.get("id") == change["id"]), None)
+            wanted = change.pop("id", None)
+            found = next((i for i in items if wanted is not None and same_id(i.get("id"), wanted)), None)
             if destroy:
                 items = [i for i in items if i is not found]
                 continue
-            if found is None:
-                found = {"id": account.next_embedded_id(name)}
-                items.append(found)
-                if target is not None:
-                    stamp(target, found, now, created=True)
-            change.pop("id", None)
+            created = found is None
+            if created:
+                found = {}
             if target is not None:
                 self.apply(account, target, found, change)
-                stamp(target, found, now, created=False)
             else:
                 found.update(change)
+            if created:
+                found["id"] = embedded_id(account, name, found)
+                items.append(found)
+            if target is not None:
+                stamp(target, found, now, created=created)
         return items
+
+
+# Embedded values whose ids Clio composes from a referenced record (BEHAVIOR.md 4.2: custom
+# field values are "text_line-1", "picklist-2": the custom field's type and a number).
+COMPOSITE_IDS = {"CustomFieldValue": ("custom_field", "CustomField", "field_type")}
+
+
+def embedded_id(account: Account, model: str, item: Record) -> int | str:
+    """A new id for an embedded value of ``model``: a number, or Clio's composite string."""
+    number = account.next_embedded_id(model)
+    composite = COMPOSITE_IDS.get(model)
+    if composite is None:
+        return number
+    key, target, field = composite
+    ref = item.get(key)
+    ref = ref.get("id") if isinstance(ref, dict) else ref
+    other = account.table(target).get(ref) if isinstance(ref, int) else None
+    return f"{(other or {}).get(field) or 'text_line'}-{number}"
+
+
+def same_id(stored: Any, given: Any) -> bool:
+    """Whether a nested-attributes ``id`` names a stored value: equal, equal as text, or the
+    number of a composite id (``5`` for ``"text_line-5"``, as the request schema types it)."""
+    if stored == given or str(stored) == str(given):
+        return True
+    return isinstance(stored, str) and "-" in stored and stored.rsplit("-", 1)[1] == str(given)
 
 
 def _is_reference(model: Model, name: str) -> bool:
@@ -255,19 +326,3 @@ def fit_enum(value: Any, schema: dict[str, Any]) -> Any:
             if isinstance(option, str) and option.lower().replace(" ", "_") == lowered:
                 return option
     return value
-
-
-def _person_names(model: Model, record: Record, data: dict[str, Any]) -> None:
-    """Keep ``name`` and first/last names coherent for people, as Clio does for contacts."""
-    fields = model.fields
-    if not {"name", "first_name", "last_name"} <= fields.keys():
-        return
-    if record.get("type", "Person") != "Person":
-        return
-    if "first_name" in data or "last_name" in data:
-        record["name"] = " ".join(p for p in (record.get("first_name"), record.get("last_name")) if p)
-    elif "name" in data and isinstance(data["name"], str):
-        first, _, last = data["name"].strip().partition(" ")
-        record["first_name"], record["last_name"] = first, last
-    if not (record.get("first_name") or record.get("last_name")) and "type" in fields:
-        raise unprocessable("At least one of first name or last name must be provided")

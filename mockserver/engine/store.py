@@ -154,9 +154,9 @@ class MemoryStore:
     def write(self) -> Iterator[None]:
         """One write (or several, nested): exclusive, and kept together when persisted."""
         with self.lock, self._changing():
+            if self.depth == 0:
+                self._begin()  # raises with nothing begun (it cleans up after itself)
             self.depth += 1
-            if self.depth == 1:
-                self._begin()
             try:
                 yield
             except BaseException:
@@ -166,7 +166,7 @@ class MemoryStore:
                 raise
             self.depth -= 1
             if self.depth == 0:
-                self._commit()
+                self._commit()  # on any failure it rolls back (and restores memory) before raising
 
     @contextmanager
     def _changing(self) -> Iterator[None]:

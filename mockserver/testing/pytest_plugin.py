@@ -18,20 +18,22 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from mockserver.app import ClioMock, create_app
 from mockserver.config import Settings
-from mockserver.control.faults import Fault
-from mockserver.control.journal import JournalEntry
 from mockserver.engine.examples import ExampleBuilder
 from mockserver.engine.store import Account, Record
 from mockserver.spec.index import SpecIndex
 from mockserver.state import MockState
+from mockserver.testing.controls import MockControls
+
+if TYPE_CHECKING:
+    from mockserver.testing.intercept import Interceptor
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -45,7 +47,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "clio_scenario(path): load this scenario file into a new firm before the test")
+    config.addinivalue_line("markers", "clio_scenario(name_or_path): load a shipped scenario (\"solo-practice\") or a scenario "
+                            "file into a new firm before the test; the clio_scenario_firm fixture hands back that firm and a token")
+    config.addinivalue_line("markers", "clio_intercept(**options): route Clio's hosts to an in-process mock during the test "
+                            "(options: regions, other_hosts, allow, and settings such as seed or records)")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -68,6 +73,20 @@ class Firm:
     def id(self) -> int:
         return self.account.id
 
+    @property
+    def name(self) -> str:
+        return self.account.name
+
+    def ref(self, name: str) -> Record:
+        """The record a scenario declared with ``ref: name`` (``firm.ref("acme")["id"]``)."""
+        from mockserver.data.scenarios import refs
+
+        found = refs(self.account).get(name)
+        if found is None:
+            raise KeyError(f"no record with ref {name!r} in firm {self.account.name!r} (refs: {', '.join(sorted(refs(self.account))) or 'none'})")
+        model, record_id = found
+        return self.account.table(model).get(record_id)
+
 
 class RecordFactory:
     """Creates records of one firm through the same store and writer the API uses.
@@ -86,8 +105,9 @@ class RecordFactory:
         op = next((o for o in self.state.index.operations if o.model == model and o.action == "create"), None)
         defaults = (self.examples.body(op, self.account) or {}).get("data", {}) if op else {}
         values = {**defaults, **{k: _as_ref(v) for k, v in data.items()}}
-        with self.state.store.write():
-            record = self.state.engine.writer.create(self.account, self.state.index.models[model], values)
+        users = self.account.table("User").ids
+        with self.state.store.write():  # as the firm's first user, as its dev token acts
+            record = self.state.engine.writer.create(self.account, self.state.index.models[model], values, actor=users[0] if users else None)
         self.state.store.notify("created", self.account.id, model, record)
         return record
 
@@ -106,11 +126,8 @@ class RecordFactory:
 
     def time_entry(self, matter: Record, seconds: int = 3600, **data: Any) -> Record:
         """A TimeEntry activity on ``matter`` by the firm's first user."""
-        users = self.account.table("User").ids
-        values = {"type": "TimeEntry", "date": "2026-01-15", "quantity": seconds, "matter": matter, "note": "Work on matter", **data}
-        if users and "user" not in data:
-            values["user"] = {"id": users[0]}
-        return self.create("Activity", **values)
+        values = {"type": "TimeEntry", "quantity": seconds, "matter": matter, "note": "Work on matter", **data}
+        return self.create("Activity", **values)  # user, date, hours and total come from Clio's rules
 
 
 def _as_ref(value: Any) -> Any:
@@ -120,13 +137,14 @@ def _as_ref(value: Any) -> Any:
 
 
 @dataclass
-class MockServer:
+class MockServer(MockControls):
     """A live clio-mock on a loopback port, with the handles tests need."""
 
     url: str
     app: ClioMock
     _uvicorn: Any = field(repr=False, default=None)
     _thread: threading.Thread | None = field(repr=False, default=None)
+    scenario_firm: Firm | None = None  # the firm this test's clio_scenario marker loaded
 
     @property
     def api_url(self) -> str:
@@ -137,34 +155,13 @@ class MockServer:
     def state(self) -> MockState:
         return self.app.state
 
-    def reset(self) -> None:
-        """Fresh seeded data, no grants or tokens but the dev token, empty journal, no faults."""
-        self.state.reset()
+    def intercept(self, **options: Any) -> "Interceptor":
+        """Route Clio's hosts to this mock in-process (``with clio_mock.intercept(): ...``): code
+        that calls ``https://app.clio.com/api/v4`` reaches this mock's state, without a socket.
+        ``options`` as :func:`mockserver.intercept` takes them (``regions``, ``other_hosts``...)."""
+        from mockserver.testing.intercept import Interceptor
 
-    def requests(self, method: str | None = None, path: str | None = None) -> list[JournalEntry]:
-        """What was sent to ``/api/v4`` since the test began (path is a glob)."""
-        return self.state.journal.find(method, path)
-
-    def fault(self, kind: str = "status", **options: Any) -> Fault:
-        """Break matching requests: ``fault("status", status=503, path="/api/v4/matters*", count=1)``."""
-        return self.state.faults.add(Fault(kind=kind, **options))
-
-    def settle_webhooks(self, timeout: float = 5.0) -> None:
-        """Wait until handshakes and deliveries due now are done (retries later stay queued)."""
-        if not self.state.webhooks.wait_idle(timeout):
-            raise AssertionError("webhook deliveries still running")
-
-    def advance(self, seconds: float) -> None:
-        """Move the mock's clock forward (token expiry, ``updated_since``)."""
-        from datetime import timedelta
-
-        self.state.clock.offset += timedelta(seconds=seconds)
-
-    def token(self, account_id: int | None = None, user_id: int | None = None) -> dict[str, Any]:
-        """A new OAuth token response for a firm's user (default: the first firm's first user)."""
-        account = self.state.store.accounts[account_id or next(iter(self.state.store.accounts))]
-        users = account.table("User").ids
-        return self.state.oauth.issue_token(account.id, user_id or (users[0] if users else None))
+        return Interceptor(app=self.app, **options)
 
 
 @dataclass
@@ -232,6 +229,14 @@ class WebhookReceiver:
         self.server.server_close()
 
 
+def firm_of(state: MockState, account: Account) -> Firm:
+    """A :class:`Firm` handle on ``account``: its first user's new access token and a record factory."""
+    users = account.table("User").ids
+    user_id = users[0] if users else None
+    token = state.oauth.issue_token(account.id, user_id)["access_token"]
+    return Firm(account, user_id, token, RecordFactory(state, account))
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -272,12 +277,25 @@ def clio_mock_settings(pytestconfig: pytest.Config) -> Settings:
     return Settings(spec=_option(pytestconfig, "spec"), seed=int(seed) if seed else 42, webhook_allow_http=True, webhook_time_scale=0.001)
 
 
+SPEC_HELP = ("point the clio-mock fixtures at Clio's OpenAPI document with --clio-mock-spec PATH, "
+             "the ini option clio_mock_spec (pytest.ini / pyproject.toml), or the CLIO_MOCK_SPEC environment variable")
+
+
 @pytest.fixture(scope="session")
 def clio_mock_index(clio_mock_settings: Settings) -> SpecIndex:
     """Clio's spec, loaded and indexed once per session."""
+    import os
+
+    from mockserver.spec.index import SpecError
     from mockserver.spec.source import load_index, resolve_location
 
-    return load_index(resolve_location(clio_mock_settings.spec))
+    configured = clio_mock_settings.spec or os.environ.get("CLIO_MOCK_SPEC")
+    try:
+        return load_index(resolve_location(clio_mock_settings.spec, progress=lambda m: None))
+    except SpecError as exc:  # one message saying where the spec goes, not a traceback through the downloader
+        what = f"the spec {configured!r} cannot be used" if configured else "no spec is configured and Clio's published one could not be downloaded"
+        message = f"clio-mock: {what} ({exc}); {SPEC_HELP}"
+    pytest.fail(message, pytrace=False)  # outside the except: no "during handling" chain
 
 
 @pytest.fixture(scope="session")
@@ -292,23 +310,64 @@ def clio_mock_server(clio_mock_settings: Settings, clio_mock_index: SpecIndex) -
 @pytest.fixture
 def clio_mock(clio_mock_server: MockServer, request: pytest.FixtureRequest) -> MockServer:
     """The session's live mock, reset for this test: ``.url``, ``.api_url``, ``.requests()``,
-    ``.fault()``, ``.advance()``, ``.token()``, ``.state``. A ``clio_scenario(path)`` marker
-    (or ``--clio-mock-scenario``) loads a scenario into a new firm first."""
+    ``.fault()``, ``.advance()``, ``.token()``, ``.state``. A ``clio_scenario(name_or_path)``
+    marker (or ``--clio-mock-scenario``) loads a scenario into a new firm first: a shipped one
+    by name (``"solo-practice"``) or a file relative to the rootdir; ``clio_scenario_firm``
+    (or ``.scenario_firm``) is that firm with a token."""
     clio_mock_server.reset()
+    clio_mock_server.scenario_firm = None
     marker = request.node.get_closest_marker("clio_scenario")
     scenario = marker.args[0] if marker else _option(request.config, "scenario")
     if scenario:
         from mockserver.data.scenarios import load_scenario_file
 
         path = Path(scenario)
-        load_scenario_file(clio_mock_server.state, str(path if path.is_absolute() else Path(request.config.rootpath) / path))
+        if not path.is_absolute() and (Path(request.config.rootpath) / path).exists():
+            path = Path(request.config.rootpath) / path
+        account = load_scenario_file(clio_mock_server.state, str(path))
+        clio_mock_server.scenario_firm = firm_of(clio_mock_server.state, account)
     return clio_mock_server
+
+
+@pytest.fixture
+def clio_scenario_firm(clio_mock: MockServer) -> Firm:
+    """The firm the test's ``clio_scenario`` marker loaded, as a :class:`Firm`: ``.id``,
+    ``.name``, ``.access_token``, ``.headers``, ``.records`` (factories) and ``.ref(name)``
+    (the record a scenario declared with ``ref: name``)."""
+    if clio_mock.scenario_firm is None:
+        pytest.fail("clio_scenario_firm needs @pytest.mark.clio_scenario(\"solo-practice\") (or a path) on the test", pytrace=False)
+    return clio_mock.scenario_firm
 
 
 @pytest.fixture
 def clio_mock_app(clio_mock_settings: Settings, clio_mock_index: SpecIndex) -> ClioMock:
     """A fresh in-process ASGI app (no network), for ``httpx.ASGITransport`` or Starlette's TestClient."""
     return create_app(clio_mock_settings, index=clio_mock_index)
+
+
+@pytest.fixture
+def clio_intercept(clio_mock_settings: Settings, clio_mock_index: SpecIndex, request: pytest.FixtureRequest) -> Iterator["Interceptor"]:
+    """Clio's hosts routed to a fresh in-process mock for this test (no socket): code that calls
+    ``https://app.clio.com/api/v4`` with httpx or requests reaches it unchanged. The options of a
+    ``clio_intercept(...)`` marker apply (``regions``, ``other_hosts``, ``allow``, settings such as
+    ``seed``). Yields the :class:`~mockserver.testing.intercept.Interceptor` (``.requests()``,
+    ``.fault()``, ``.token()``, ``.state``...)."""
+    from mockserver.testing.intercept import Interceptor
+
+    marker = request.node.get_closest_marker("clio_intercept")
+    options = dict(marker.kwargs) if marker else {}
+    routing = {k: options.pop(k) for k in ("regions", "other_hosts", "allow") if k in options}
+    settings = replace(clio_mock_settings, **options) if options else clio_mock_settings
+    index = clio_mock_index if settings.spec == clio_mock_settings.spec else None
+    with Interceptor(app=create_app(settings, index=index), **routing) as interceptor:
+        yield interceptor
+
+
+@pytest.fixture(autouse=True)
+def _clio_intercept_marker(request: pytest.FixtureRequest) -> None:
+    """A test marked ``clio_intercept`` is intercepted without asking for the fixture."""
+    if request.node.get_closest_marker("clio_intercept") is not None:
+        request.getfixturevalue("clio_intercept")
 
 
 @pytest.fixture
@@ -353,9 +412,6 @@ def clio_firm(clio_mock: MockServer):
         with state.store.write():
             account = state.store.add_account(name)
             state.seeder.seed(account, SeedPlan(seed if seed is not None else state.settings.seed, scale, dict(counts or {})))
-        users = account.table("User").ids
-        user_id = users[0] if users else None
-        token = state.oauth.issue_token(account.id, user_id)["access_token"]
-        return Firm(account, user_id, token, RecordFactory(state, account))
+        return firm_of(state, account)
 
     return make
