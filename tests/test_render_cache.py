@@ -129,3 +129,15 @@ def test_a_write_elsewhere_makes_pages_recheck(app):
     again = orjson.loads(orjson.dumps(serializer.render_page(account, matters, plan)))
     assert first != orjson.dumps(again)
     assert {m["client"]["name"] for m in again if m["client"] and m["client"]["id"] == contact["id"]} == {"Zed Q"}
+
+
+def test_version_rules_still_edit_answers_with_associations(client):
+    """Answers the versions hook edits (old API versions) are plain dicts, not cached fragments."""
+    params = {"fields": "id,quantity,matter{id,display_number}", "limit": 20}
+    now = {a["id"]: a for a in client.get("/api/v4/activities.json", params=params).json()["data"]}
+    old = client.get("/api/v4/activities.json", params=params, headers={"X-API-VERSION": "4.0.3"}).json()["data"]
+    scaled = [a for a in old if now[a["id"]]["quantity"]]
+    assert scaled and all(abs(a["quantity"] - round(now[a["id"]]["quantity"] / 3600, 4)) < 1e-9 for a in scaled)
+    one = scaled[0]["id"]
+    show = client.get(f"/api/v4/activities/{one}.json", params=params, headers={"X-API-VERSION": "4.0.3"}).json()["data"]
+    assert show["quantity"] == scaled[0]["quantity"] and show["matter"] == now[one]["matter"]
