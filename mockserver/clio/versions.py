@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from mockserver.engine.errors import unprocessable
+from mockserver.engine.errors import decimal, unprocessable
 from mockserver.engine.serializer import parse_fields
 from mockserver.engine.store import Account
 
@@ -65,7 +65,7 @@ RULES = (
 
 
 def _v(version: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in version.split(".") if p.isdigit())
+    return tuple(int(p) for p in version.split(".") if (p.isascii() and p.isdigit()))
 
 
 class VersionRules:
@@ -122,9 +122,10 @@ class VersionRules:
 
     def _current(self, request: ApiRequest, account: Account) -> dict[str, Any]:
         raw = request.path_params.get("id")
-        if request.op.action != "update" or raw is None or not (raw.isascii() and raw.isdigit()) or len(raw) > 19:
+        record_id = decimal(raw)
+        if request.op.action != "update" or record_id is None:
             return {}
-        return account.table(request.op.model).get(int(raw)) or {}
+        return account.table(request.op.model).get(record_id) or {}
 
     # ------------------------------------------------------------------ fields
 
