@@ -389,9 +389,11 @@ def _billing(account: Account, rng: random.Random) -> set[int]:
         allocation["bill"], allocation["voided_at"] = None, None
     paid: set[int] = set()
     free = list(allocations)
-    for bill in bills:
+    for n, bill in enumerate(bills):
         if not carried.get(bill["id"]):
             bill["state"] = "draft"  # nothing on it yet
+        elif n == 0:  # the firm's first bill is unpaid, so a DELETE of the first bill voids it (204)
+            bill["state"] = "awaiting_payment" if bill.get("state") == "paid" else bill.get("state")
         elif bill.get("state") in ("paid", "awaiting_payment") and free:
             allocation = free.pop()
             allocation["bill"], allocation["amount"] = bill["id"], 0.0
