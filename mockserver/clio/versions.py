@@ -120,7 +120,7 @@ class VersionRules:
 
     def _current(self, request: ApiRequest, account: Account) -> dict[str, Any]:
         raw = request.path_params.get("id")
-        if request.op.action != "update" or raw is None or not raw.isdigit():
+        if request.op.action != "update" or raw is None or not (raw.isascii() and raw.isdigit()):  # "²" is a digit, not an id
             return {}
         return account.table(request.op.model).get(int(raw)) or {}
 
