@@ -19,13 +19,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from mockserver.clio.deletes import Deletes
 from mockserver.clio.oauth import (
     OAuthConfig,
     OAuthServer,
     load_apps_file,
 )
 from mockserver.clio.oauth_http import OAuthRoutes
-from mockserver.clio.deletes import Deletes
 from mockserver.clio.ratelimit import RateLimiter
 from mockserver.clio.rules import DomainRules
 from mockserver.clio.uploads import UPLOAD_PATH, DocumentUploads
@@ -40,6 +40,7 @@ from mockserver.control.guard import LOOPBACK, check_browser
 from mockserver.control.journal import Journal
 from mockserver.data.seeding import Seeder
 from mockserver.engine.api import API_PREFIX, ApiApp
+from mockserver.engine.errors import decimal
 from mockserver.engine.handlers import Engine
 from mockserver.engine.persistence import SqliteStore
 from mockserver.engine.records import Clock, RecordWriter
@@ -115,7 +116,14 @@ class ClioMock:
 
     async def _faulted(self, app, scope: dict, receive, send) -> None:
         """Serve with ``app`` unless an injected fault answers first."""
-        fault = self.state.faults.pick(scope["method"], scope["path"])
+        store, faults = self.state.store, self.state.faults
+        store.refresh()  # faults another worker added (--workers N share them through --data)
+        fault = None
+        if faults.active:
+            with store.write():  # a count is one budget across workers: pick and count under the lock
+                fault = faults.pick(scope["method"], scope["path"])
+                if fault is not None and fault.count is not None:
+                    self.state.controls_changed("faults")
         if fault is None or not await inject(fault, send):
             await app(scope, receive, send)
 
@@ -173,6 +181,7 @@ def build_state(settings: Settings, index: SpecIndex | None = None) -> MockState
     if activate is not None:  # documented by Clio, missing from its spec
         index = replace(index, operations=[*index.operations, activate])
     store = SqliteStore(settings.data) if settings.data else MemoryStore()
+    shared = bool(settings.data) and settings.workers > 1  # workers count requests in the file
     clock = Clock()
     writer = RecordWriter(index, clock)
     rules = DomainRules.for_index(index)
@@ -188,7 +197,7 @@ def build_state(settings: Settings, index: SpecIndex | None = None) -> MockState
                                                   tuple(settings.oauth_redirect_origin)))
     state = MockState(
         settings, index, store, clock, engine, Seeder(index, clock, engine.view_models, engine.singletons, engine.mirrors, rules),
-        oauth, RateLimiter(settings.rate_limit, settings.rate_window, clock.time), webhooks,
+        oauth, RateLimiter(settings.rate_limit, settings.rate_window, clock.time, shared=store if shared else None), webhooks,
         journal=Journal(settings.journal_entries, settings.journal_body_bytes, settings.journal_bytes),
     )
     with store.write():  # with --data, the first process seeds; the rest load what it wrote
@@ -200,7 +209,7 @@ def build_state(settings: Settings, index: SpecIndex | None = None) -> MockState
 def create_app(settings: Settings | None = None, index: SpecIndex | None = None) -> ClioMock:
     """A ready ASGI app serving Clio's API from the spec in ``settings``."""
     state = build_state(settings or Settings(), index)
-    api = ApiApp(state.index, state.engine, state.oauth, state.clock.time, [state.api_checks])
+    api = ApiApp(state.index, state.engine, state.oauth, state.clock.time, [state.api_checks], public_url=state.settings.public_url)
     return ClioMock(state, api, _service_routes(state))
 
 
@@ -214,7 +223,7 @@ def _service_routes(state: MockState) -> Starlette:
         model, record = request.path_params["model"], request.path_params["record"]
         account = state.store.account(request.path_params["account"])
         version = request.query_params.get("document_version_id", "")
-        uploaded = uploads.download(account, model, int(record), int(version) if version.isascii() and version.isdigit() else None) if account and record.isascii() and record.isdigit() else None
+        uploaded = uploads.download(account, model, decimal(record), decimal(version)) if account and decimal(record) is not None else None
         if uploaded is not None:  # what was PUT to the document's upload URL, byte for byte
             body, media_type, filename = uploaded
             return Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{_header_safe(filename)}"'})

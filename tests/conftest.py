@@ -40,7 +40,8 @@ def index(spec_path):
 
 @pytest.fixture
 def app(index):
-    return create_app(Settings(spec=str(SPEC_PATH), seed=42, rate_limit=0), index=index)
+    # Example webhook bodies point at the discard port on loopback (engine/examples.py): allowed here.
+    return create_app(Settings(spec=str(SPEC_PATH), seed=42, rate_limit=0, webhook_allow_host=["127.0.0.1"]), index=index)
 
 
 @pytest.fixture
@@ -49,8 +50,9 @@ def client(app):
         yield c
 
 
-def operation_url(index, account, engine, op) -> str:
-    """``op``'s URL with its path parameters filled with ids of records that exist."""
+def operation_url(index, account, engine, op, skip: int = 0) -> str:
+    """``op``'s URL with its path parameters filled with ids of records that exist (the newest
+    record, or the one ``skip`` places before it)."""
     from mockserver.spec.index import parent_links
 
     source = engine.sources[op.operation_id]
@@ -66,8 +68,8 @@ def operation_url(index, account, engine, op) -> str:
         rows = list(account.table(owner))
         if source.link is not None and owner == source.model:
             rows = [r for r in rows if r.get(source.link.key) == values.get(source.link.param)]
-        assert rows, f"no {owner} records to call {op.operation_id} with"
-        values["id"] = rows[-1]["id"]
+        assert len(rows) > skip, f"no {owner} records to call {op.operation_id} with"
+        values["id"] = rows[-1 - skip]["id"]
     path = op.path
     for name, value in values.items():
         path = path.replace("{" + name + "}", str(value))

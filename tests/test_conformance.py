@@ -5,22 +5,14 @@ from __future__ import annotations
 
 import jsonschema_rs
 import pytest
-from conftest import SPEC_PATH, operation_url
+from conftest import operation_url
 
-from mockserver.app import create_app
-from mockserver.config import Settings
 from mockserver.engine.examples import ExampleBuilder
 from mockserver.engine.handlers import _path_id  # noqa: F401  (import check: engine loads)
 from mockserver.spec.allowances import response_schema_for, without_nulls
 
 
 _path = operation_url
-
-
-@pytest.fixture
-def app(index):
-    """The default app, with loopback webhook receivers allowed (the examples' webhook URL)."""
-    return create_app(Settings(spec=str(SPEC_PATH), seed=42, rate_limit=0, webhook_allow_host=["127.0.0.1"]), index=index)
 
 
 ORDER = {"create": 0, "index": 1, "show": 2, "who_am_i": 2, "update": 3, "destroy": 9}
@@ -39,6 +31,12 @@ def test_every_operation_conforms(app, index, client):
         url = _path(index, account, state.engine, op)
         body = builder.body(op, account)
         response = client.request(op.method, url, json=body, follow_redirects=False)
+        for skip in range(1, 6):
+            # Clio refuses some deletes (a bill with payments, a locked document: BEHAVIOR.md
+            # 12.3); the operation conforms when a record Clio lets go is deleted.
+            if op.action != "destroy" or response.status_code not in (400, 409, 422):
+                break
+            response = client.request(op.method, _path(index, account, state.engine, op, skip), follow_redirects=False)
         expected = response_schema_for(op, response.status_code)
         if response.status_code != op.success_status:
             failures.append(f"{op.method} {op.path}: status {response.status_code} (want {op.success_status}): {response.text[:300]}")

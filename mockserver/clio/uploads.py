@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mockserver.engine.errors import not_found
+from mockserver.engine.errors import decimal, not_found
 from mockserver.engine.records import set_reference, stamp
 from mockserver.engine.store import Account, MemoryStore, Record
 
@@ -141,7 +141,7 @@ class DocumentUploads:
         if wanted and request.headers.get("content-type", "").split(";")[0].strip().lower() != wanted.lower():
             return _s3_error(403, "SignatureDoesNotMatch", f"The request signature does not match: send Content-Type: {wanted}")
         declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES:
+        if (decimal(declared) or 0) > MAX_UPLOAD_BYTES:
             return _s3_error(413, "EntityTooLarge", f"Your proposed upload exceeds the maximum allowed size ({MAX_UPLOAD_BYTES} bytes)")
         chunks, size = [], 0
         async for chunk in request.stream():

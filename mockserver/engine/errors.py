@@ -33,3 +33,12 @@ def invalid_fields(message: str) -> ClioError:
 
 def unprocessable(message: str, type_: str = "RecordInvalid") -> ClioError:
     return ClioError(422, type_, message)
+
+
+def decimal(raw: str | None, digits: int = 19) -> int | None:
+    """``raw`` as a non-negative integer when it is plain ASCII digits (at most ``digits`` of
+    them, so it fits 64 bits), else None. ``str.isdigit()`` alone accepts "²", which int()
+    refuses: every id read from a path, a query or a header goes through here."""
+    if raw is None or not (raw.isascii() and raw.isdigit()) or len(raw) > digits:
+        return None
+    return int(raw)

@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
-from mockserver.engine.errors import ClioError, not_found
+from mockserver.engine.errors import ClioError, decimal, not_found
 from mockserver.engine.query import (
     build_filters,
     decode_token,
@@ -113,9 +113,20 @@ class Engine:
         if account is None:
             raise ClioError(401, "Unauthorized", "The account for this token no longer exists")
         handler = self.handlers[request.op.operation_id]
-        if self.versions is not None and (request.op.method != "GET" or request.version not in ("", self.index.versions.default)):
-            return self.versions(request, account, handler)
+        if self._versioned(request):
+            return self.versions(request, account, handler)  # type: ignore[misc]
         return handler(request, account)
+
+    def _versioned(self, request: ApiRequest) -> bool:
+        """Whether the ``versions`` hook sees (and may edit) this request's answer."""
+        return self.versions is not None and (request.op.method != "GET" or request.version not in ("", self.index.versions.default))
+
+    def _render(self, request: ApiRequest, account: Account, records: list[Record], plan) -> list[Any]:
+        """Rendered records: ready JSON fragments from the serializer's cache, or plain dicts
+        when the ``versions`` hook will edit them."""
+        if self._versioned(request):
+            return self.serializer.render_many(account, records, plan)
+        return self.serializer.render_page(account, records, plan)
 
     def _custom(self, op: Operation) -> Callable[[ApiRequest, Account], ApiResponse]:
         if op.success_status == 303:
@@ -251,7 +262,7 @@ class Engine:
             records = rows if rows is not None else scan()  # type: ignore[misc]
             start = integer_param("offset", offset) if offset is not None else _offset_from(token)
             page = page_by_offset(records, preds, order, limit, start)
-        data = self.serializer.render_page(account, page.records, plan)
+        data = self._render(request, account, page.records, plan)
         paging: dict[str, str] = {}
         if page.previous_token:
             paging["previous"] = _page_url(request, page.previous_token, page.previous_offset, start)
@@ -458,7 +469,7 @@ class Engine:
             headers["Last-Modified"] = _http_date(int(updated))
         if conditional and status == 200 and _not_modified(request.headers, etag, updated):
             return ApiResponse(304, None, headers)
-        return ApiResponse(status, {"data": self.serializer.render_page(account, [record], plan)[0]}, headers)
+        return ApiResponse(status, {"data": self._render(request, account, [record], plan)[0]}, headers)
 
 
 @lru_cache(maxsize=8192)
@@ -474,9 +485,10 @@ def _data(request: ApiRequest) -> dict[str, Any]:
 
 def _path_id(raw: str) -> int:
     """Path ids are integers; anything else names no record (404, as Clio's routes do)."""
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19:  # str.isdigit() accepts "²", int() does not
+    record_id = decimal(raw)
+    if record_id is None:
         raise not_found(f"Couldn't find a record with id {raw!r}")
-    return int(raw)
+    return record_id
 
 
 def _not_modified(headers: dict[str, str], etag: str | None, updated: float | None) -> bool:

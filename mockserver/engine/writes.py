@@ -152,11 +152,6 @@ class WriteSchema:
         return out
 
 
-# request-aliases: request fields that write a record field of another name ("Whether or not
-# the PhoneNumber should be the default number for the Contact": the entry shown as primary).
-REQUEST_ALIASES = {"default_email": "primary", "default_number": "primary"}
-
-
 def _is_association(schema: Any) -> bool:
     """Whether a request property is an association written as ``{"id": N}``."""
     return isinstance(schema, dict) and "id" in (schema.get("properties") or {})
@@ -225,7 +220,7 @@ def _prune(value: Any, schema: dict[str, Any], path: str, dropped: list[str]) ->
         out = {}
         for key, item in value.items():
             if key in props:
-                out[REQUEST_ALIASES.get(key, key)] = _prune(item, props[key], f"{path}.{key}" if path else key, dropped)
+                out[key] = _prune(item, props[key], f"{path}.{key}" if path else key, dropped)
             elif key.endswith("_id") and _is_association(props.get(key[:-3])):
                 out[key] = item  # scalar-twin: client_id=5 is the writable client written as its id
             else:

@@ -59,9 +59,6 @@ RECORD_ENUM = Allowance(
 STRING_IDS = Allowance(
     "string-ids", "Custom field values have composite string ids (\"text_line-1\", BEHAVIOR.md 4.2) and are updated or destroyed by them, though the request schemas type custom_field_values[].id as an integer; both spellings are accepted (the number alone names the value too)."
 )
-REQUEST_ALIASES = Allowance(
-    "request-aliases", "An email address's default_email and a phone number's default_number (request fields) write the entry's primary flag (the record field that shows it)."
-)
 SCALAR_TWIN = Allowance(
     "scalar-twin", "client_id: N is read as client: {id: N} where the request lists the association (records carry both spellings)."
 )
@@ -71,7 +68,7 @@ READ_ONLY_IGNORED = Allowance(
 VALUE_RANGES = Allowance(
     "value-ranges", "Integers must fit 64 bits signed (32 for int32 fields) and numbers be finite and within 64-bit magnitude, anywhere in a body; otherwise 422. The spec states no ranges, but Clio's columns have them."
 )
-WRITE_RULES = (DATE_LENIENCY, NULL_ASSOCIATION, NULL_OPTIONAL, CONDITIONAL_REQUIRED, RECORD_ENUM, STRING_IDS, REQUEST_ALIASES, SCALAR_TWIN, READ_ONLY_IGNORED, VALUE_RANGES)
+WRITE_RULES = (DATE_LENIENCY, NULL_ASSOCIATION, NULL_OPTIONAL, CONDITIONAL_REQUIRED, RECORD_ENUM, STRING_IDS, SCALAR_TWIN, READ_ONLY_IGNORED, VALUE_RANGES)
 BY_NAME = {a.name: a for a in (*ALL, *WRITE_RULES)}
 
 
