@@ -92,11 +92,14 @@ def prism_proc(prism: dict, spec: str, dynamic: bool, workdir: str, label: str) 
     return Proc(label, cmd, port, "/matters/1.json", workdir)
 
 
+SERVER = "uvicorn"  # --server: clio-mock and the floor run on the same HTTP server
+
+
 def clio_proc(spec: str, cache_dir: str, workdir: str, label: str, records: int | None = None,
               timeout: float = 120.0) -> Proc:
     port = ba.free_port()
     cmd = [*ba.clio_mock_command(), "serve", "--spec", spec, "--host", HOST, "--port", str(port),
-           "--rate-limit", "0", "--log-level", "warning", "--dev-token", ba.TOKEN]
+           "--rate-limit", "0", "--log-level", "warning", "--dev-token", ba.TOKEN, "--server", SERVER]
     if records:
         cmd += ["--records", f"Matter={records}"]
     env = dict(os.environ, CLIO_MOCK_CACHE_DIR=cache_dir)
@@ -105,7 +108,8 @@ def clio_proc(spec: str, cache_dir: str, workdir: str, label: str, records: int 
 
 def floor_proc(bodies: dict[str, Path], workdir: str) -> Proc:
     port = ba.free_port()
-    cmd = [sys.executable, str(HERE / "floor_app.py"), "--host", HOST, "--port", str(port), "--log-level", "warning"]
+    cmd = [sys.executable, str(HERE / "floor_app.py"), "--host", HOST, "--port", str(port), "--log-level", "warning",
+           "--server", SERVER]
     for path, file in bodies.items():
         cmd += ["--route", f"{path}={file}"]
     return Proc("floor", cmd, port, next(iter(bodies)), workdir)
@@ -255,7 +259,8 @@ ROWS = [("list", "list", "GET list, clio default fields (id,etag)"),
         ("show", "show", "GET show, clio default fields (id,etag)"),
         ("show_all", "show", "GET show, clio all top-level fields"),
         ("create", "create", "POST create contact")]
-FLOOR_ROWS = [("show", "GET show, default fields"), ("show_all", "GET show, all top-level fields")]
+FLOOR_ROWS = [("show", "GET show, default fields"), ("show_all", "GET show, all top-level fields"),
+              ("list_all", "GET list, all top-level fields")]
 
 
 # --------------------------------------------------------------------------- analysis
@@ -291,10 +296,11 @@ def targets(res: dict) -> list[dict]:
         for mode in ("prism-static", "prism-dynamic"):
             pr = run_of(res, mode, pkey, 50)
             add(f"{short} c=50 p99 vs {mode}", ratio(cm and cm["p99_ms"], pr and pr["p99_ms"]), TARGETS["p99_c50_vs_prism"], "<=")
-    for c in res["meta"]["concurrency"]:
-        cm, fl = run_of(res, "clio-mock", "show", c), run_of(res, "floor", "show", c)
-        add(f"GET show (default fields) c={c} req/s vs bare Starlette floor", ratio(cm and cm["rps"], fl and fl["rps"]),
-            TARGETS["show_vs_floor"], ">=")
+    for key, label in (("show", "GET show (default fields)"), ("list_all", "GET list (all fields)")):
+        for c in res["meta"]["concurrency"]:
+            cm, fl = run_of(res, "clio-mock", key, c), run_of(res, "floor", key, c)
+            add(f"{label} c={c} req/s vs bare Starlette floor", ratio(cm and cm["rps"], fl and fl["rps"]),
+                TARGETS["show_vs_floor"], ">=")
     st = res.get("startup") or {}
     warm = (st.get("clio-mock-warm") or {}).get("median_s")
     cold = (st.get("clio-mock-cold") or {}).get("median_s")
@@ -346,7 +352,8 @@ def render(res: dict) -> str:
     L.append(f"spec: {m['spec']}")
     L.append(f"Prism: @stoplight/prism-cli {pr.get('version', '?')} on node {pr.get('node_version', '?')}"
              + (f" (npm install took {pr['install_s']:.1f}s)" if pr.get("install_s") else ""))
-    L.append(f"clio-mock: {' '.join(m['clio_cmd'])} serve --rate-limit 0 --log-level warning --dev-token {ba.TOKEN}")
+    L.append(f"clio-mock: {' '.join(m['clio_cmd'])} serve --rate-limit 0 --log-level warning --dev-token {ba.TOKEN}"
+             f" --server {m.get('server', 'uvicorn')} (the floor runs on the same server)")
     L.append(f"every request sends 'Authorization: Bearer {ba.TOKEN}'; Prism paths are the spec's (/matters.json), "
              f"clio-mock's are under {API}")
     L.append("")
@@ -417,7 +424,8 @@ def render(res: dict) -> str:
     L.append("")
 
     # floor
-    L.append("Floor: bare Starlette + uvicorn (floor_app.py) answering clio-mock's own response bytes, no serialisation")
+    L.append(f"Floor: bare Starlette + {m.get('server', 'uvicorn')} (floor_app.py) answering clio-mock's own response bytes, "
+             "no serialisation")
     L.append(f"  {'endpoint':<34}{'bytes':>7}{'c':>4} | {'floor req/s':>11}{'p50':>7}{'p99':>7} | {'clio req/s':>10}{'p50':>7}{'p99':>7} | {'clio/floor':>10}")
     for key, label in FLOOR_ROWS:
         b = ((load.get("floor") or {}).get("probes") or {}).get(key, {}).get("bytes")
@@ -510,6 +518,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", default="1000,10000,100000", help="Matter record counts for the scale part ('' to skip)")
     parser.add_argument("--scale-concurrency", type=int, default=2, help="wrk connections for the scale part (default 2)")
     parser.add_argument("--seed-timeout", type=float, default=600.0, help="seconds to wait for a scale server to seed (default 600)")
+    parser.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn",
+                        help="HTTP server for clio-mock and the floor alike (default uvicorn, clio-mock's default)")
     parser.add_argument("--prism-dir", help="install Prism here, or reuse the install already here (default: a temp dir)")
     args = parser.parse_args(argv)
     if args.quick:
@@ -519,6 +529,8 @@ def main(argv: list[str] | None = None) -> int:
     if not shutil.which("wrk"):
         parser.error("wrk is not on PATH (apt-get install -y wrk)")
     args.spec = str(Path(args.spec).resolve())
+    global SERVER
+    SERVER = args.server
     args.conns = [int(c) for c in args.concurrency.split(",") if c.strip()]
     args.scale_conns = args.scale_concurrency
     scale_sizes = [int(n) for n in args.scale.split(",") if n.strip()]
@@ -536,7 +548,7 @@ def main(argv: list[str] | None = None) -> int:
         "spec": args.spec, "duration_s": args.duration, "threads": args.threads, "concurrency": args.conns,
         "scale_conns": args.scale_conns, "repeats": args.repeats, "cpus": os.cpu_count(),
         "python": platform.python_version(), "wrk": wrk_version, "clio_cmd": ba.clio_mock_command(),
-        "token": ba.TOKEN, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "loadavg_start": os.getloadavg(),
+        "token": ba.TOKEN, "server": args.server, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "loadavg_start": os.getloadavg(),
     }, "startup": {}, "load": {}, "scale": []}
     try:
         res["prism"] = prism = install_prism(args.prism_dir, workdir)

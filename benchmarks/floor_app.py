@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""The floor for clio-mock's stack: a bare Starlette app on uvicorn that answers GET with a
-constant JSON body, served the way ``clio-mock serve`` serves its app (``uvicorn.run`` with
-one worker, log level warning, no access log, uvicorn's default loop and HTTP parser).
+"""The floor for clio-mock's stack: a bare Starlette app that answers GET with a constant JSON
+body, served the way ``clio-mock serve`` serves its app: ``uvicorn.run`` with one worker, log
+level warning, no access log, loop and HTTP parser "auto" (uvloop + httptools when installed),
+or with ``--server granian`` through the same function ``clio-mock serve --server granian`` uses.
 
     python benchmarks/floor_app.py --port 8001 --route /api/v4/matters/1.json=body.json
     python benchmarks/floor_app.py --port 8001 --route /show.json=63
@@ -54,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--route", action="append", default=[], metavar="PATH=SOURCE",
                         help="GET PATH answers the bytes of file SOURCE, or a JSON body of SOURCE bytes (repeatable)")
     parser.add_argument("--log-level", default="warning")
+    parser.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn",
+                        help="serve as `clio-mock serve --server` does (default uvicorn)")
     args = parser.parse_args(argv)
     routes = {}
     for item in args.route or ["/=64"]:
@@ -62,6 +65,11 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--route takes PATH=SOURCE, got {item!r}")
         routes[path] = load_source(source)
 
+    if args.server == "granian":  # the very code `clio-mock serve --server granian` runs
+        from mockserver.cli import serve_granian
+        from mockserver.config import Settings
+
+        return serve_granian(Settings(host=args.host, port=args.port, log_level=args.log_level), make_app(routes))
     import uvicorn
 
     uvicorn.run(make_app(routes), host=args.host, port=args.port, log_level=args.log_level, access_log=False,

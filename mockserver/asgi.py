@@ -19,5 +19,9 @@ def settings_to_env(settings: Settings) -> None:
 
 
 def app_from_env() -> ClioMock:
-    """The app of one worker (uvicorn calls this with ``factory=True``)."""
-    return create_app(Settings(**orjson.loads(os.environ[SETTINGS_ENV])))
+    """The app of one worker (uvicorn and granian call this with ``factory=True``)."""
+    from mockserver.logs import configure_logging
+
+    settings = Settings(**orjson.loads(os.environ[SETTINGS_ENV]))
+    configure_logging(settings.log_level, settings.json_logs)  # a new process: its own access log
+    return create_app(settings)

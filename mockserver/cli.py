@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 
 from mockserver.config import add_arguments, check_records, describe, resolve, unknown_environment
@@ -167,6 +168,9 @@ def serve(args: argparse.Namespace) -> int:
 
     settings, sources = resolve(vars(args))
     _warn_unknown_environment()
+    if settings.server == "granian" and importlib.util.find_spec("granian") is None:
+        print("clio-mock: --server granian needs granian: pip install 'clio-mock[granian]'", file=sys.stderr)
+        return EXIT_USAGE
     if settings.workers > 1 and not settings.data:
         print("clio-mock: --workers above 1 needs --data FILE: workers share state through it", file=sys.stderr)
         return EXIT_USAGE
@@ -196,10 +200,19 @@ def serve(args: argparse.Namespace) -> int:
         f"listening on {serving.scheme}://{settings.host}:{settings.port}/api/v4",
         settings.json_logs,
     )
+    if settings.server == "granian":
+        if serving.proxy is not None or serving.uvicorn_options:
+            print("clio-mock: --tls and --proxy-port run on uvicorn only: leave out --server granian", file=sys.stderr)
+            return EXIT_USAGE
+        return serve_granian(settings, app)
     run = {"host": settings.host, "port": settings.port, "log_level": settings.log_level, "access_log": False,
            "log_config": uvicorn_log_config(settings.json_logs), "timeout_graceful_shutdown": 10,
            # uvloop + httptools when installed (uvicorn[standard]), else asyncio + h11
-           "loop": "auto", "http": "auto", **serving.uvicorn_options}
+           "loop": "auto", "http": "auto",
+           # Slow or idle clients must not hold connections forever (issue 14.9): idle keep-alive
+           # closes, concurrency is capped (503 past it), a request head is at most 64 KB (h11).
+           "timeout_keep_alive": settings.timeout_keep_alive, "limit_concurrency": settings.limit_concurrency or None,
+           "h11_max_incomplete_event_size": 64 * 1024, **serving.uvicorn_options}
     if serving.proxy is not None:  # the proxy hands requests to this process's app, on uvicorn's loop
         from mockserver.serving.runner import run as run_with_proxy
 
@@ -212,6 +225,55 @@ def serve(args: argparse.Namespace) -> int:
         uvicorn.run("mockserver.asgi:app_from_env", factory=True, workers=settings.workers, **run)
     else:
         uvicorn.run(app, **run)
+    return 0
+
+
+def serve_granian(settings, app) -> int:
+    """Serve on granian (Rust HTTP, ASGI). One worker serves ``app`` in this process, on
+    uvloop when installed; with ``--workers N`` granian's own processes each build the app
+    from the environment, as uvicorn's do. SIGTERM and SIGINT stop gracefully: granian
+    finishes the requests in flight, then the app's lifespan ends."""
+    from granian.constants import HTTPModes, Interfaces
+    from granian.log import LogLevels
+
+    from mockserver.logs import granian_log_config
+
+    options = {"address": settings.host, "port": settings.port, "interface": Interfaces.ASGI, "http": HTTPModes.http1,
+               "websockets": False, "log_level": LogLevels(settings.log_level.lower()),
+               "log_dictconfig": granian_log_config(settings.json_logs), "log_access": False}
+    if settings.workers > 1:
+        from granian.server import Server
+
+        from mockserver.asgi import settings_to_env
+
+        settings.fixture = []  # loaded once, above, into the shared data file
+        settings_to_env(settings)
+        Server("mockserver.asgi:app_from_env", factory=True, workers=settings.workers, **options).serve()
+        return 0
+    import asyncio
+    import logging
+    import signal
+
+    from granian.log import configure_logging as granian_logging
+    from granian.server.embed import Server as Embedded
+
+    async def run() -> None:
+        server = Embedded(app, **options)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, server.stop)
+        await server.serve()
+
+    granian_logging(options["log_level"], options["log_dictconfig"])
+    # One in-process worker is granian's "embedded" mode, which says it is experimental on
+    # every start; the worker is the same Rust server either way.
+    logging.getLogger("_granian").addFilter(lambda record: "experimental" not in record.getMessage())
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(run())
+    else:
+        uvloop.run(run())
     return 0
 
 

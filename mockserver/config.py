@@ -18,6 +18,7 @@ from typing import Any
 from mockserver.engine.errors import ClioError
 
 ENV_PREFIX = "CLIO_MOCK_"
+SERVERS = ("uvicorn", "granian")
 SECRET = frozenset({"admin_token"})
 # CLIO_MOCK_* variables that are not settings (read elsewhere); any other is a typo or unknown.
 OTHER_ENV = frozenset({"CONFIG", "CACHE_DIR", "SPEC_URL", "WORKER_SETTINGS", "RESOLVE"})  # RESOLVE: the Node test helper's
@@ -81,6 +82,9 @@ class Settings:
     tls_key: str | None = _opt(None, "the private key (PEM) of --tls-cert")
     proxy_port: int = _opt(0, "also listen on this port as an HTTP forward proxy (HTTPS_PROXY) for Clio's hosts (0: off)")
     proxy_pass_through: bool = _opt(False, "let the proxy tunnel to other public hosts on port 443 (default: refuse with 403)")
+    # -- serving (perf)
+    server: str = _opt("uvicorn", "HTTP server: uvicorn (uvloop + httptools when installed) or granian (Rust; "
+                       "pip install 'clio-mock[granian]')", choices=SERVERS)
 
 
 def _kind(f) -> str:

@@ -74,3 +74,11 @@ def uvicorn_log_config(json_logs: bool) -> dict[str, Any]:
         "loggers": {"uvicorn": {"handlers": ["default"], "level": "INFO", "propagate": False},
                     "uvicorn.error": {"level": "INFO"}},
     }
+
+
+def granian_log_config(json_logs: bool) -> dict[str, Any]:
+    """granian's own logger (``_granian``) in the same format and stream as the rest; its
+    access log stays off, as uvicorn's does."""
+    config = uvicorn_log_config(json_logs)
+    config["loggers"] = {"_granian": {"handlers": ["default"], "level": "INFO", "propagate": False}}
+    return config

@@ -54,7 +54,7 @@ def test_renamed_client_shows_in_the_next_matter_list(client):
         client.get("/api/v4/matters.json", params=params)  # fill the caches
     matter = next(m for m in client.get("/api/v4/matters.json", params=fields).json()["data"] if m["client"])
     contact_id = matter["client"]["id"]
-    r = client.patch(f"/api/v4/contacts/{contact_id}.json", json={"data": {"first_name": "Renamed", "last_name": "Person"}})
+    r = client.patch(f"/api/v4/contacts/{contact_id}.json", json={"data": {"name": "Renamed Person"}})
     assert r.status_code == 200, r.text
     new_etag = r.json()["data"]["etag"]
     for params in (fields, wide):
@@ -124,8 +124,20 @@ def test_a_write_elsewhere_makes_pages_recheck(app):
     contact = account.table("Contact").get(matter["client"])
     before = store.generation
     with store.write():
-        app.state.engine.writer.update(account, app.state.index.models["Contact"], contact, {"first_name": "Zed", "last_name": "Q"})
+        app.state.engine.writer.update(account, app.state.index.models["Contact"], contact, {"name": "Zed Q"})
     assert store.generation > before
     again = orjson.loads(orjson.dumps(serializer.render_page(account, matters, plan)))
     assert first != orjson.dumps(again)
     assert {m["client"]["name"] for m in again if m["client"] and m["client"]["id"] == contact["id"]} == {"Zed Q"}
+
+
+def test_version_rules_still_edit_answers_with_associations(client):
+    """Answers the versions hook edits (old API versions) are plain dicts, not cached fragments."""
+    params = {"fields": "id,quantity,matter{id,display_number}", "limit": 20}
+    now = {a["id"]: a for a in client.get("/api/v4/activities.json", params=params).json()["data"]}
+    old = client.get("/api/v4/activities.json", params=params, headers={"X-API-VERSION": "4.0.3"}).json()["data"]
+    scaled = [a for a in old if now[a["id"]]["quantity"]]
+    assert scaled and all(abs(a["quantity"] - round(now[a["id"]]["quantity"] / 3600, 4)) < 1e-9 for a in scaled)
+    one = scaled[0]["id"]
+    show = client.get(f"/api/v4/activities/{one}.json", params=params, headers={"X-API-VERSION": "4.0.3"}).json()["data"]
+    assert show["quantity"] == scaled[0]["quantity"] and show["matter"] == now[one]["matter"]

@@ -310,9 +310,9 @@ def status_matcher(status: str | int | None):
     wanted: list[tuple[int, int]] = []
     for part in str(status).split(","):
         part = part.strip().lower()
-        if len(part) == 3 and part[0].isdigit() and part[1:] == "xx":
+        if len(part) == 3 and (part[0].isascii() and part[0].isdigit()) and part[1:] == "xx":
             wanted.append((int(part[0]) * 100, int(part[0]) * 100 + 99))
-        elif part.isdigit():
+        elif (part.isascii() and part.isdigit()):
             wanted.append((int(part), int(part)))
         else:
             raise ValueError(f"status must be a status code (404) or a class (4xx), got {part!r}")

@@ -26,7 +26,6 @@ from mockserver.clio.rules import DomainRules
 from mockserver.engine.records import (
     Clock,
     embedded_id,
-    make_etag,
     set_reference,
     stamp,
 )
@@ -216,20 +215,28 @@ class Seeder:
         contingency fee) on about a third of records, null on the rest, as in a real firm."""
         if not many and rng.random() >= SINGLE_EMBEDDED_SHARE:
             return None
+        lists = self.pools.setdefault(f"{target}[]", [])  # whole arrays are pooled too
+        if many and len(lists) >= EMBEDDED_POOL:
+            return lists[rng.randrange(len(lists))]
         count = rng.randint(1, 2) if many else 1
         items = [self._embedded_one(account, target, schema_name, faker, rng) for _ in range(count)]
         if many and items and "primary" in items[0]:
-            for i, item in enumerate(items):
-                item["primary"] = i == 0
+            items = [{**item, "primary": i == 0} for i, item in enumerate(items)]  # pooled: copy, not change
+        if many:
+            lists.append(items)
         return items if many else items[0]
 
     def _embedded_one(self, account: Account, target: str, schema_name: str, faker: ValueFaker, rng: random.Random) -> dict:
-        """A copy of a pooled value with its own id and references: generating every field of
-        every embedded value for 100k records was 90% of seeding time."""
+        """An embedded value from a per-firm pool: the first EMBEDDED_POOL of a kind are new,
+        each with its own id and references; later records share pooled ones (so in a big firm
+        an embedded value's id repeats across records). Generating every embedded value of
+        100k records was 90% of seeding time, and keeping a copy of each most of its memory;
+        sharing is safe because writes replace nested values, never change them in place."""
         pool = self.pools.setdefault(target, [])
-        if len(pool) < EMBEDDED_POOL:
-            pool.append(self._generate_embedded(target, schema_name, faker))
-        item = dict(pool[rng.randrange(len(pool))])
+        if len(pool) >= EMBEDDED_POOL:
+            return pool[rng.randrange(len(pool))]
+        item = self._generate_embedded(target, schema_name, faker)
+        pool.append(item)
         model = self.index.models.get(target)
         if model is None:
             return item
@@ -238,8 +245,8 @@ class Seeder:
                 item[name] = self._pick(account, assoc.target, rng)
         if "id" in item:
             item["id"] = embedded_id(account, target, item)  # after references: some ids are composite
-        if "etag" in item:
-            item["etag"] = make_etag(target, item["id"], 1)
+        if "etag" in item:  # quoted 32 hex digits, as Clio's; drawn, not hashed (a million of them at scale)
+            item["etag"] = f'"{rng.getrandbits(128):032x}"'
         return item
 
     def _generate_embedded(self, target: str, schema_name: str, faker: ValueFaker) -> dict:

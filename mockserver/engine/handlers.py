@@ -113,9 +113,20 @@ class Engine:
         if account is None:
             raise ClioError(401, "Unauthorized", "The account for this token no longer exists")
         handler = self.handlers[request.op.operation_id]
-        if self.versions is not None and (request.op.method != "GET" or request.version not in ("", self.index.versions.default)):
-            return self.versions(request, account, handler)
+        if self._versioned(request):
+            return self.versions(request, account, handler)  # type: ignore[misc]
         return handler(request, account)
+
+    def _versioned(self, request: ApiRequest) -> bool:
+        """Whether the ``versions`` hook sees (and may edit) this request's answer."""
+        return self.versions is not None and (request.op.method != "GET" or request.version not in ("", self.index.versions.default))
+
+    def _render(self, request: ApiRequest, account: Account, records: list[Record], plan) -> list[Any]:
+        """Rendered records: ready JSON fragments from the serializer's cache, or plain dicts
+        when the ``versions`` hook will edit them."""
+        if self._versioned(request):
+            return self.serializer.render_many(account, records, plan)
+        return self.serializer.render_page(account, records, plan)
 
     def _custom(self, op: Operation) -> Callable[[ApiRequest, Account], ApiResponse]:
         if op.success_status == 303:
@@ -240,7 +251,7 @@ class Engine:
         plan = self.serializer.plan(render_model.name, request.arg("fields"))
         limit = parse_limit(op, request.arg("limit"))
         order = parse_order(op, request.arg("order"))
-        preds = build_filters(op, model, request.query, account, self.writer.clock.now().date())
+        preds = build_filters(op, model, request.query, account, self.writer.clock.now)
         scan, rows = self._rows(request, account)
         offset = request.arg("offset")
         token = request.arg("page_token")
@@ -251,7 +262,7 @@ class Engine:
             records = rows if rows is not None else scan()  # type: ignore[misc]
             start = integer_param("offset", offset) if offset is not None else _offset_from(token)
             page = page_by_offset(records, preds, order, limit, start)
-        data = self.serializer.render_page(account, page.records, plan)
+        data = self._render(request, account, page.records, plan)
         paging: dict[str, str] = {}
         if page.previous_token:
             paging["previous"] = _page_url(request, page.previous_token, page.previous_offset, start)
@@ -314,7 +325,7 @@ class Engine:
     def ids(self, request: ApiRequest, account: Account) -> ApiResponse:
         op = request.op
         model = self.index.models[self.sources[op.operation_id].model]
-        preds = build_filters(op, model, request.query, account, self.writer.clock.now().date())
+        preds = build_filters(op, model, request.query, account, self.writer.clock.now)
         limit = parse_limit(op, request.arg("limit"))
         scan, rows = self._rows(request, account)
         records = rows if rows is not None else scan()  # type: ignore[misc]
@@ -346,7 +357,7 @@ class Engine:
                     rows.append({**record, "type": name})
         plan = self.serializer.plan(op.model, request.arg("fields"))
         limit = parse_limit(op, request.arg("limit"))
-        page = page_by_offset(rows, build_filters(op, self.index.models[op.model], request.query, account, self.writer.clock.now().date()), ("id", False), limit, _offset_from(request.arg("page_token")))
+        page = page_by_offset(rows, build_filters(op, self.index.models[op.model], request.query, account, self.writer.clock.now), ("id", False), limit, _offset_from(request.arg("page_token")))
         paging = {"next": _page_url(request, page.next_token, page.next_offset, 0)} if page.next_token else {}
         return ApiResponse(200, {"data": self.serializer.render_many(account, page.records, plan), "meta": {"paging": paging}})
 
@@ -458,7 +469,7 @@ class Engine:
             headers["Last-Modified"] = _http_date(int(updated))
         if conditional and status == 200 and _not_modified(request.headers, etag, updated):
             return ApiResponse(304, None, headers)
-        return ApiResponse(status, {"data": self.serializer.render_page(account, [record], plan)[0]}, headers)
+        return ApiResponse(status, {"data": self._render(request, account, [record], plan)[0]}, headers)
 
 
 @lru_cache(maxsize=8192)
