@@ -103,7 +103,7 @@ class Runner:
 
     def __init__(self, ports: dict[int, int], log_dir: Path) -> None:
         self.ports, self.log_dir = ports, log_dir
-        self.server: subprocess.Popen | None = None
+        self.servers: dict[int, subprocess.Popen] = {}  # by port: a serve command replaces the mock on its port
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("CLIO_MOCK_") or k == "CLIO_MOCK_CACHE_DIR"}
         self.env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
         self.ran: list[str] = []
@@ -117,15 +117,16 @@ class Runner:
         return command
 
     def serve(self, command: str) -> None:
-        self.stop()
         command = self.adapt(INSTALL.sub("", command))
         port = int(m.group(1)) if (m := re.search(r"--port (\d+)", command)) else 8000
+        self.stop(port)
         url = f"{'https' if '--tls' in command.split() else 'http'}://127.0.0.1:{port}/__mock__/health"
         log_path = self.log_dir / f"serve-{len(self.ran)}.log"
         with open(log_path, "wb") as log:  # its own process group, so stopping it stops the shell and the server
-            self.server = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=ROOT, env=self.env, stdout=log, stderr=log, start_new_session=True)
+            server = self.servers[port] = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=ROOT, env=self.env, stdout=log, stderr=log,
+                                                           start_new_session=True)
         deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and self.server.poll() is None:
+        while time.monotonic() < deadline and server.poll() is None:
             try:
                 if httpx.get(url, timeout=1, verify=False).status_code == 200:
                     self.ran.append(command)
@@ -145,15 +146,18 @@ class Runner:
         assert not (isinstance(printed, dict) and "error" in printed), f"README command answered an error: {command}\n{done.stdout[:2000]}"
         self.ran.append(command)
 
-    def stop(self) -> None:
-        if self.server is not None and self.server.poll() is None:
-            os.killpg(self.server.pid, signal.SIGTERM)
+    def stop(self, port: int | None = None) -> None:
+        """Stop the mock on ``port`` (all of them when None)."""
+        for p in [port] if port is not None else list(self.servers):
+            server = self.servers.pop(p, None)
+            if server is None or server.poll() is not None:
+                continue
+            os.killpg(server.pid, signal.SIGTERM)
             try:
-                self.server.wait(timeout=20)
+                server.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                os.killpg(self.server.pid, signal.SIGKILL)
-                self.server.wait(timeout=10)
-        self.server = None
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait(timeout=10)
 
 
 @pytest.fixture
@@ -177,14 +181,15 @@ def test_setup_is_two_commands_and_the_first_starts_the_mock():
 
 
 def test_every_readme_command_runs_as_printed(runner):
-    commands = [c for _, block in readme_commands() for c in block]
+    blocks = readme_commands()
+    commands = [c for _, block in blocks for c in block]
     not_run = {c: _reason(c) for c in commands if _reason(c)}
     for pattern in NOT_RUN:  # the list stays true to the README
         assert any(re.search(pattern, c) for c in commands), f"NOT_RUN lists {pattern!r}, which the README no longer prints"
     first = commands[0]
     assert INSTALL.match(first), "the first command installs and starts the mock"
     runner.serve(first)  # the README's way: from the repo root, ../shared beside it (the pip part: SKIPPED_PREFIX_REASON)
-    for command in commands[1:]:
+    for command in commands[1:]:  # a later serve command replaces the mock on its port, as it would for a reader
         if command in not_run:
             continue
         if _is_serve(command):
