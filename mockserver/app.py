@@ -116,7 +116,14 @@ class ClioMock:
 
     async def _faulted(self, app, scope: dict, receive, send) -> None:
         """Serve with ``app`` unless an injected fault answers first."""
-        fault = self.state.faults.pick(scope["method"], scope["path"])
+        store, faults = self.state.store, self.state.faults
+        store.refresh()  # faults another worker added (--workers N share them through --data)
+        fault = None
+        if faults.active:
+            with store.write():  # a count is one budget across workers: pick and count under the lock
+                fault = faults.pick(scope["method"], scope["path"])
+                if fault is not None and fault.count is not None:
+                    self.state.controls_changed("faults")
         if fault is None or not await inject(fault, send):
             await app(scope, receive, send)
 
@@ -174,6 +181,7 @@ def build_state(settings: Settings, index: SpecIndex | None = None) -> MockState
     if activate is not None:  # documented by Clio, missing from its spec
         index = replace(index, operations=[*index.operations, activate])
     store = SqliteStore(settings.data) if settings.data else MemoryStore()
+    shared = bool(settings.data) and settings.workers > 1  # workers count requests in the file
     clock = Clock()
     writer = RecordWriter(index, clock)
     rules = DomainRules.for_index(index)
@@ -189,7 +197,7 @@ def build_state(settings: Settings, index: SpecIndex | None = None) -> MockState
                                                   tuple(settings.oauth_redirect_origin)))
     state = MockState(
         settings, index, store, clock, engine, Seeder(index, clock, engine.view_models, engine.singletons, engine.mirrors, rules),
-        oauth, RateLimiter(settings.rate_limit, settings.rate_window, clock.time), webhooks,
+        oauth, RateLimiter(settings.rate_limit, settings.rate_window, clock.time, shared=store if shared else None), webhooks,
         journal=Journal(settings.journal_entries, settings.journal_body_bytes, settings.journal_bytes),
     )
     with store.write():  # with --data, the first process seeds; the rest load what it wrote
@@ -201,7 +209,7 @@ def build_state(settings: Settings, index: SpecIndex | None = None) -> MockState
 def create_app(settings: Settings | None = None, index: SpecIndex | None = None) -> ClioMock:
     """A ready ASGI app serving Clio's API from the spec in ``settings``."""
     state = build_state(settings or Settings(), index)
-    api = ApiApp(state.index, state.engine, state.oauth, state.clock.time, [state.api_checks])
+    api = ApiApp(state.index, state.engine, state.oauth, state.clock.time, [state.api_checks], public_url=state.settings.public_url)
     return ClioMock(state, api, _service_routes(state))
 
 

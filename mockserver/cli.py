@@ -208,7 +208,11 @@ def serve(args: argparse.Namespace) -> int:
     run = {"host": settings.host, "port": settings.port, "log_level": settings.log_level, "access_log": False,
            "log_config": uvicorn_log_config(settings.json_logs), "timeout_graceful_shutdown": 10,
            # uvloop + httptools when installed (uvicorn[standard]), else asyncio + h11
-           "loop": "auto", "http": "auto", **serving.uvicorn_options}
+           "loop": "auto", "http": "auto",
+           # Slow or idle clients must not hold connections forever (issue 14.9): idle keep-alive
+           # closes, concurrency is capped (503 past it), a request head is at most 64 KB (h11).
+           "timeout_keep_alive": settings.timeout_keep_alive, "limit_concurrency": settings.limit_concurrency or None,
+           "h11_max_incomplete_event_size": 64 * 1024, **serving.uvicorn_options}
     if serving.proxy is not None:  # the proxy hands requests to this process's app, on uvicorn's loop
         from mockserver.serving.runner import run as run_with_proxy
 

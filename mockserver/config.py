@@ -21,7 +21,7 @@ ENV_PREFIX = "CLIO_MOCK_"
 SERVERS = ("uvicorn", "granian")
 SECRET = frozenset({"admin_token"})
 # CLIO_MOCK_* variables that are not settings (read elsewhere); any other is a typo or unknown.
-OTHER_ENV = frozenset({"CONFIG", "CACHE_DIR", "SPEC_URL", "WORKER_SETTINGS"})
+OTHER_ENV = frozenset({"CONFIG", "CACHE_DIR", "SPEC_URL", "WORKER_SETTINGS", "RESOLVE"})  # RESOLVE: the Node test helper's
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
@@ -226,8 +226,9 @@ def unknown_environment(environ: dict[str, str]) -> list[tuple[str, str | None]]
     out = []
     for name in sorted(environ):
         if name.startswith(ENV_PREFIX) and name not in known:
-            close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.8)
-            out.append((name, close[0] if close else None))
+            # compared without the shared prefix, which would make every name look alike
+            close = difflib.get_close_matches(name.removeprefix(ENV_PREFIX), sorted(k.removeprefix(ENV_PREFIX) for k in known), n=1, cutoff=0.7)
+            out.append((name, ENV_PREFIX + close[0] if close else None))
     return out
 
 

@@ -5,6 +5,8 @@ root) so that nothing below the app imports from it."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
 
 from mockserver.clio.oauth import OAuthServer, check_permission
 from mockserver.clio.ratelimit import RateLimiter
@@ -38,6 +40,25 @@ class MockState:
     journal: Journal = field(default_factory=Journal)
     faults: Faults = field(default_factory=Faults)
 
+    def __post_init__(self) -> None:
+        # Test controls live with the records: with --data every worker of --workers N sees
+        # the same faults and clock (the rate limit counts in the file too: see build_state).
+        self.store.register_system("faults", self.faults.dump, self.faults.load)
+        self.store.register_system("clock", self._clock_dump, self._clock_load)
+
+    def _clock_dump(self) -> dict[str, Any]:
+        frozen = self.clock.frozen
+        return {"frozen": frozen.isoformat() if frozen else None, "offset": self.clock.offset.total_seconds()}
+
+    def _clock_load(self, data: dict[str, Any]) -> None:
+        self.clock.frozen = datetime.fromisoformat(data["frozen"]) if data.get("frozen") else None
+        self.clock.offset = timedelta(seconds=float(data.get("offset") or 0))
+
+    def controls_changed(self, *names: str) -> None:
+        """Inside a store write: the faults or the clock changed (persist and share them)."""
+        for name in names:
+            self.store.touch_system(name)
+
     def reset(self) -> None:
         """Forget everything (records, grants, tokens, rate counts, journal, faults, clock
         shifts) and seed the firms again.
@@ -58,6 +79,7 @@ class MockState:
             self.oauth.reset()
             self.rate_limiter.reset()
             self.webhooks.reset()
+            self.controls_changed("faults", "clock")
 
     def _build_firms(self) -> list[Account]:
         """The configured firms, not yet stored: from the seed cache when this plan was

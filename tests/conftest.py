@@ -40,13 +40,40 @@ def index(spec_path):
 
 @pytest.fixture
 def app(index):
-    return create_app(Settings(spec=str(SPEC_PATH), seed=42, rate_limit=0), index=index)
+    # Example webhook bodies point at the discard port on loopback (engine/examples.py): allowed here.
+    return create_app(Settings(spec=str(SPEC_PATH), seed=42, rate_limit=0, webhook_allow_host=["127.0.0.1"]), index=index)
 
 
 @pytest.fixture
 def client(app):
     with TestClient(app, base_url="http://127.0.0.1:8000", headers=AUTH) as c:
         yield c
+
+
+def operation_url(index, account, engine, op, skip: int = 0) -> str:
+    """``op``'s URL with its path parameters filled with ids of records that exist (the newest
+    record, or the one ``skip`` places before it)."""
+    from mockserver.spec.index import parent_links
+
+    source = engine.sources[op.operation_id]
+    values = {}
+    for link in parent_links(index, op):
+        candidates = account.table(link.parent).ids
+        if source.kind == "table" and source.link is not None:
+            child_parents = [r.get(link.key) for r in account.table(source.model)]
+            candidates = [i for i in candidates if i in child_parents] or candidates
+        values[link.param] = candidates[0]
+    if "id" in op.path_params and "id" not in values:
+        owner = engine.owners.get(op.operation_id) or source.model
+        rows = list(account.table(owner))
+        if source.link is not None and owner == source.model:
+            rows = [r for r in rows if r.get(source.link.key) == values.get(source.link.param)]
+        assert len(rows) > skip, f"no {owner} records to call {op.operation_id} with"
+        values["id"] = rows[-1 - skip]["id"]
+    path = op.path
+    for name, value in values.items():
+        path = path.replace("{" + name + "}", str(value))
+    return "/api/v4" + path
 
 
 def free_port() -> int:

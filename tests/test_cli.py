@@ -40,34 +40,42 @@ def _one_line_error(run: subprocess.CompletedProcess) -> str:
     (["--json-logs=maybe"], []),  # argparse: BooleanOptionalAction takes no value
 ])
 def test_bad_flag_values_are_one_line(args, wanted):
-    line = _one_line_error(_run("serve", "--spec", str(SPEC_PATH), *args)) if wanted else None
+    line = _one_line_error(_run("serve", "--spec", str(SPEC_PATH), "--port", "0", *args)) if wanted else None
     if line is None:
-        run = _run("serve", "--spec", str(SPEC_PATH), *args)
+        run = _run("serve", "--spec", str(SPEC_PATH), "--port", "0", *args)
         assert run.returncode == 2 and "Traceback" not in run.stderr
         return
     for text in wanted:
         assert text in line, line
 
 
+# --port 0 (any free port) so that whatever holds 8000 on this machine does not answer first
 @pytest.mark.parametrize("value, close", [("matter=5", "Matter"), ("Mattr=5", "Matter"), ("Contcat=2", "Contact")])
 def test_unknown_model_names_the_close_match(spec_path, value, close):
-    line = _one_line_error(_run("serve", "--spec", str(spec_path), "--records", value))
+    line = _one_line_error(_run("serve", "--spec", str(spec_path), "--port", "0", "--records", value))
     assert f"{value!r}" in line and f"did you mean {close!r}" in line
 
 
 def test_unknown_model_with_no_close_match_says_what_models_are(spec_path):
-    line = _one_line_error(_run("serve", "--spec", str(spec_path), "--records", "Zebra=1"))
+    line = _one_line_error(_run("serve", "--spec", str(spec_path), "--port", "0", "--records", "Zebra=1"))
     assert "no model 'Zebra'" in line and "schema names" in line
 
 
 def test_misspelled_environment_variable_is_an_error(spec_path):
-    line = _one_line_error(_run("serve", "--spec", str(spec_path), env={"CLIO_MOCK_PROT": "9000"}))
+    line = _one_line_error(_run("serve", "--spec", str(spec_path), "--port", "0", env={"CLIO_MOCK_PROT": "9000"}))
     assert "CLIO_MOCK_PROT" in line and "'9000'" in line and "did you mean CLIO_MOCK_PORT" in line
 
 
 def test_bad_environment_value_names_the_variable(spec_path):
-    line = _one_line_error(_run("serve", "--spec", str(spec_path), env={"CLIO_MOCK_LOG_LEVEL": "loud"}))
+    line = _one_line_error(_run("serve", "--spec", str(spec_path), "--port", "0", env={"CLIO_MOCK_LOG_LEVEL": "loud"}))
     assert line.startswith("clio-mock: CLIO_MOCK_LOG_LEVEL='loud':") and "debug, info" in line
+
+
+def test_variables_compare_without_the_prefix():
+    from mockserver.config import unknown_environment
+
+    found = dict(unknown_environment({"CLIO_MOCK_RESOLVE": "x", "CLIO_MOCK_LOGLEVEL": "x", "CLIO_MOCK_NODE_PATH": "x", "CLIO_MOCK_PORT": "1"}))
+    assert found == {"CLIO_MOCK_LOGLEVEL": "CLIO_MOCK_LOG_LEVEL", "CLIO_MOCK_NODE_PATH": None}
 
 
 def test_unrelated_unknown_variable_is_a_warning():

@@ -5,35 +5,14 @@ from __future__ import annotations
 
 import jsonschema_rs
 import pytest
+from conftest import operation_url
 
 from mockserver.engine.examples import ExampleBuilder
 from mockserver.engine.handlers import _path_id  # noqa: F401  (import check: engine loads)
 from mockserver.spec.allowances import response_schema_for, without_nulls
-from mockserver.spec.index import parent_links
 
 
-def _path(index, account, engine, op):
-    """Fill path parameters with ids of records that exist for this operation."""
-    source = engine.sources[op.operation_id]
-    values = {}
-    for link in parent_links(index, op):
-        table = account.table(link.parent)
-        candidates = table.ids
-        if source.kind == "table" and source.link is not None:
-            child_parents = [r.get(link.key) for r in account.table(source.model)]
-            candidates = [i for i in candidates if i in child_parents] or candidates
-        values[link.param] = candidates[0]
-    if "id" in op.path_params and "id" not in values:
-        owner = engine.owners.get(op.operation_id) or source.model
-        rows = list(account.table(owner))
-        if source.link is not None and owner == source.model:
-            rows = [r for r in rows if r.get(source.link.key) == values.get(source.link.param)]
-        assert rows, f"no {owner} records to call {op.operation_id} with"
-        values["id"] = rows[-1]["id"]
-    path = op.path
-    for name, value in values.items():
-        path = path.replace("{" + name + "}", str(value))
-    return "/api/v4" + path
+_path = operation_url
 
 
 ORDER = {"create": 0, "index": 1, "show": 2, "who_am_i": 2, "update": 3, "destroy": 9}
@@ -52,6 +31,12 @@ def test_every_operation_conforms(app, index, client):
         url = _path(index, account, state.engine, op)
         body = builder.body(op, account)
         response = client.request(op.method, url, json=body, follow_redirects=False)
+        for skip in range(1, 6):
+            # Clio refuses some deletes (a bill with payments, a locked document: BEHAVIOR.md
+            # 12.3); the operation conforms when a record Clio lets go is deleted.
+            if op.action != "destroy" or response.status_code not in (400, 409, 422):
+                break
+            response = client.request(op.method, _path(index, account, state.engine, op, skip), follow_redirects=False)
         expected = response_schema_for(op, response.status_code)
         if response.status_code != op.success_status:
             failures.append(f"{op.method} {op.path}: status {response.status_code} (want {op.success_status}): {response.text[:300]}")

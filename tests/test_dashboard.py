@@ -14,7 +14,6 @@ from starlette.testclient import TestClient
 from mockserver.app import create_app
 from mockserver.config import Settings
 from mockserver.control.dashboard import PAGE_SIZE, Dashboard, journal_entry
-from mockserver.control.journal import JournalEntry
 
 UI = "/__mock__/ui"
 PANELS = [UI, f"{UI}/firms/1", f"{UI}/firms/1/Matter", f"{UI}/journal", f"{UI}/webhooks", f"{UI}/faults", f"{UI}/oauth"]
@@ -109,7 +108,10 @@ def test_records_are_paged(index):
         assert 'rel="next"' not in last and 'rel="prev"' in last
         assert c.get(f"{UI}/firms/1/Matter", params={"page": "nope"}).text.count(f'href="{UI}/firms/1/Matter/') == PAGE_SIZE
         ids = app.state.store.accounts[1].tables["Matter"].ids
-        assert f'href="{UI}/firms/1/Matter/{ids[PAGE_SIZE]}"' in c.get(f"{UI}/firms/1/Matter", params={"page": 2}).text
+        listed = re.findall(rf'href="{UI}/firms/1/Matter/(\d+)"', c.get(f"{UI}/firms/1/Matter", params={"page": 2}).text)
+        assert [int(i) for i in listed] == ids[::-1][PAGE_SIZE:2 * PAGE_SIZE]  # newest first
+        listed = re.findall(rf'href="{UI}/firms/1/Matter/(\d+)"', c.get(f"{UI}/firms/1/Matter", params={"page": 2, "order": "asc"}).text)
+        assert [int(i) for i in listed] == ids[PAGE_SIZE:2 * PAGE_SIZE]
 
 
 def test_search_finds_by_id_and_by_text(client):
@@ -165,7 +167,7 @@ def test_long_bodies_are_cut(client):
 def test_journal_entries_with_response_details_show_them():
     """Entries from the journal as the newcomer extends it (headers, response, duration, source)
     and as it was before: both render, missing keys are blanks."""
-    old = journal_entry(JournalEntry(1, 0.0, "GET", "/api/v4/matters.json", "", None, 200, "dev…").as_dict())
+    old = journal_entry({"id": 1, "time": 0.0, "method": "GET", "path": "/api/v4/matters.json", "query": "", "body": None, "status": 200, "token_hint": "dev…"})
     assert old["response_body"] is None and old["request_headers"] == {} and old["status"] == 200 and old["source"] == "api"
     new = journal_entry({"id": 2, "time": 1.0, "method": "POST", "path": "/oauth/token", "query": "", "body": {"a": 1}, "status": 400,
                          "response_status": 400, "response_headers": {"content-type": "application/json"}, "response_body": {"error": "invalid_grant"},
@@ -173,7 +175,7 @@ def test_journal_entries_with_response_details_show_them():
     assert new["response_body"] == {"error": "invalid_grant"} and new["source"] == "oauth" and new["duration_ms"] == 1.5
 
 
-def test_journal_page_shows_response_details_when_the_journal_has_them(client, app):
+def test_journal_page_shows_response_details_when_the_journal_has_them(client, app, monkeypatch):
     class Extended:  # a journal entry as the extended journal writes it
         id = 10_000
 
@@ -182,7 +184,7 @@ def test_journal_page_shows_response_details_when_the_journal_has_them(client, a
                     "response_status": 400, "response_headers": {"x-extra": "yes"}, "response_body": {"error": "invalid_grant<b>"},
                     "request_headers": {"content-type": "application/x-www-form-urlencoded"}, "duration_ms": 2.25, "source": "oauth"}
 
-    app.state.journal.entries.append(Extended())
+    monkeypatch.setattr(app.state.journal, "find", lambda *args, **kwargs: [Extended()])
     page = client.get(f"{UI}/journal").text
     assert "invalid_grant&lt;b&gt;" in page and "x-extra" in page and "2.2 ms" in page and "oauth" in page
 
@@ -223,7 +225,7 @@ def test_oauth_panel_shows_hints_never_whole_tokens(client):
 def exposed(index):
     """A mock that believes it listens on every address: the admin token is required."""
     app = create_app(Settings(seed=1, rate_limit=0, host="0.0.0.0", admin_token="s3cret-token"), index=index)
-    with TestClient(app, base_url="http://mock.test") as c:
+    with TestClient(app, base_url="http://localhost:8000") as c:  # a name Host checks accept
         yield c
 
 
@@ -259,6 +261,13 @@ def test_login_form(exposed):
     assert exposed.get(f"{UI}/oauth").status_code == 200
     away = exposed.post(f"{UI}/login", data={"token": "s3cret-token", "next": "https://evil.test/"}, follow_redirects=False)
     assert away.headers["location"] == UI  # never an open redirect
+
+
+def test_a_rebinding_host_or_a_foreign_origin_is_refused(client):
+    assert client.get(UI, headers={"Host": "evil.example"}).status_code == 403  # DNS rebinding: the page may not read
+    assert client.get(f"{UI}/journal", headers={"Origin": "https://evil.example"}).status_code == 403
+    assert client.post(f"{UI}/login", data={"token": "x"}, headers={"Origin": "https://evil.example"}).status_code == 403
+    assert client.get(UI, headers={"Origin": "http://127.0.0.1:8000"}).status_code == 200
 
 
 def test_on_loopback_the_dashboard_is_open(client):

@@ -28,6 +28,7 @@ from mockserver.testing.pytest_plugin import WebhookReceiver  # noqa: E402 (afte
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 UI = "/__mock__/ui"
 TIMEOUT_MS = 20_000
+BASE = "http://localhost:8123"  # the off-loopback test: routed to an in-process app, never connected to
 SERVE_ARGS = ("--seed", "42", "--rate-limit", "0", "--webhook-allow-http", "--webhook-time-scale", "0.001")
 
 
@@ -140,8 +141,9 @@ def test_records_panel_search_and_record_json(page, run):
     page.goto(f"{run.url}{UI}/firms/1/Matter")
     expect(page.locator("#records tbody tr").first).to_be_visible()
     assert page.locator("#records tbody tr").count() > 1
+    shot(page, "records-list")
     page.fill('input[name="q"]', "Lovelace v. Babbage")
-    page.click('form[role="search"] button')
+    page.click('form[role="search"] button[type=submit]')
     rows = page.locator("#records tbody tr")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text(run.matter["display_number"])
@@ -166,6 +168,7 @@ def test_journal_panel_filters_and_goes_live(page, run):
     posted = entries.filter(has_text="/api/v4/contacts.json").filter(has_text="POST").first
     posted.locator("summary").click()
     expect(posted.locator(".request-body")).to_contain_text('"name": "Ada Lovelace"')
+    expect(posted.locator(".response-body")).to_contain_text(f'"id": {run.contact["id"]}')  # the journal keeps the answer too
     shot(page, "journal")
 
     page.fill('input[name="status"]', "404")
@@ -276,3 +279,58 @@ def test_reset_from_the_page(page, scratch):
     expect(page.locator("#journal-empty")).to_be_visible()
     gone = httpx.get(f"{scratch}/api/v4/contacts/{made['id']}.json", headers={"Authorization": "Bearer dev"}, timeout=10)
     assert gone.status_code == 404
+
+
+# ---------------------------------------------------------------------------- off loopback
+
+
+def test_sign_in_off_loopback_then_write_with_the_cookie(browser, index):
+    """A mock that believes it is bound to every address, served in-process: the browser's
+    requests to BASE are answered by the app through Playwright's routing (no connection is made;
+    a loopback name, so Host and Origin checks see a name the mock always answers to)."""
+    from starlette.testclient import TestClient
+
+    from mockserver.app import create_app
+    from mockserver.config import Settings
+
+    app = create_app(Settings(seed=42, rate_limit=0, host="0.0.0.0", admin_token="s3cret-token"), index=index)
+    with TestClient(app, base_url=BASE, follow_redirects=False) as client:
+
+        def answer(route):
+            request = route.request
+            client.cookies.clear()  # the browser's own Cookie header is the only one that counts
+            headers = {k: v for k, v in request.all_headers().items() if not k.startswith(":")}
+            response = client.request(request.method, request.url, headers=headers, content=request.post_data_buffer)
+            route.fulfill(status=response.status_code, body=response.content,
+                          headers={k: v for k, v in response.headers.items() if k not in ("content-length", "content-encoding")})
+
+        context = browser.new_context(viewport={"width": 1280, "height": 860})
+        context.set_default_timeout(TIMEOUT_MS)
+        context.route(f"{BASE}/**", answer)
+        page = context.new_page()
+        try:
+            response = page.goto(f"{BASE}{UI}/faults")
+            assert response is not None and response.status == 401
+            expect(page.locator("h1")).to_have_text("Sign in to the dashboard")
+            assert "Mock Law LLP" not in page.content()
+            page.fill('input[name="token"]', "not-it")
+            page.click("button[type=submit]")
+            expect(page.locator(".error-text")).to_have_text("That is not the admin token.")
+            shot(page, "login")
+            page.fill('input[name="token"]', "s3cret-token")
+            page.click("button[type=submit]")
+            expect(page.locator("h1")).to_have_text("Faults and clock")
+            assert page.url == f"{BASE}{UI}/faults"
+            (cookie,) = context.cookies()
+            assert cookie["httpOnly"] is True and cookie["sameSite"] == "Strict" and cookie["value"] != "s3cret-token"
+            assert page.evaluate("document.cookie") == ""  # out of reach of scripts
+            # The page's write goes through the control API on the cookie.
+            page.fill('#add-fault input[name="path"]', "/api/v4/tasks*")
+            page.click("#add-fault button[type=submit]")
+            expect(page.locator("#faults tbody tr").first).to_contain_text("/api/v4/tasks*")
+            assert [f.path for f in app.state.faults.active] == ["/api/v4/tasks*"]
+            page.click("header button:has-text('Sign out')")
+            expect(page.locator("h1")).to_have_text("Sign in to the dashboard")
+            assert context.cookies() == []
+        finally:
+            context.close()

@@ -94,6 +94,17 @@ def test_other_hosts_pass_through_by_default(intercepted, clio_mock):
     assert intercepted.requests() == []  # the live mock answered, not the intercepted one
 
 
+def test_another_mocking_library_keeps_the_other_hosts(app):
+    """Started before the switch, a ``responses`` mock still answers the hosts it mocks: other
+    hosts are handed to whatever ``HTTPAdapter.send`` was when interception began."""
+    responses = pytest.importorskip("responses")
+    with responses.RequestsMock() as mocked:
+        mocked.get("https://api.example.test/ping", json={"pong": True})
+        with Interceptor(app=app):
+            assert requests.get("https://api.example.test/ping").json() == {"pong": True}
+            assert requests.get(WHO, headers=AUTH).status_code == 200
+
+
 def test_other_clio_hosts_are_never_sent_to_clio(intercepted):
     with pytest.raises(httpx.ConnectError, match="api.clio.com"):
         httpx.get("https://api.clio.com/v1/anything")
@@ -206,3 +217,16 @@ def test_the_readmes_third_party_example_passes(clio_intercept):
     namespace: dict = {}
     exec(compile(_readme_python_blocks("### In-process")[1], "README.md", "exec"), namespace)
     namespace["test_third_party_client"](clio_intercept)
+
+
+def test_works_without_requests_installed(spec_path):
+    """requests is optional: without it, interception still covers httpx."""
+    code = (
+        "import sys; sys.modules['requests'] = None\n"  # import requests -> ImportError
+        "import httpx, mockserver\n"
+        f"with mockserver.intercept(spec={str(spec_path)!r}, rate_limit=0):\n"
+        "    print(httpx.get('https://app.clio.com/api/v4/users/who_am_i.json', headers={'Authorization': 'Bearer dev'}).status_code)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-1] == "200"

@@ -32,6 +32,11 @@ def test_name_with_suffix(clio_scenario_firm):
 
 def test_no_marker_no_firm(clio_scenario_firm):
     pass
+
+
+def test_clio_firm_takes_records(clio_firm):
+    firm = clio_firm(name="Other LLP", records={"Matter": 3})
+    assert len(firm.account.table("Matter")) == 3 and firm.name == "Other LLP"
 '''
 
 
@@ -50,7 +55,7 @@ def test_shipped_scenario_by_name_and_its_firm(tmp_path, spec_path):
     (tmp_path / "pytest.ini").write_text(f"[pytest]\nclio_mock_spec = {spec_path}\n")
     run = _pytest(tmp_path, env=_env(CLIO_MOCK_CACHE_DIR=os.environ.get("CLIO_MOCK_CACHE_DIR", str(tmp_path / "cache"))))
     out = run.stdout + run.stderr
-    assert "2 passed, 1 error" in out, out[-3000:]
+    assert "3 passed, 1 error" in out, out[-3000:]
     assert "clio_scenario_firm needs @pytest.mark.clio_scenario" in out
 
 

@@ -229,12 +229,24 @@ def test_association_field_matter_docket_matter_status(app, client):
 
 def test_custom_field_values_filter(app, client):
     account = app.state.store.accounts[1]
-    matter = next(r for r in account.table("Matter") if r.get("custom_field_values"))
-    value = matter["custom_field_values"][0]
+    text_types = {f["id"] for f in account.table("CustomField") if f.get("field_type") in ("text_line", "text_area", "email", "url", "picklist")}
+    matter = next(r for r in account.table("Matter") if any(v["custom_field"] in text_types for v in r.get("custom_field_values") or []))
+    value = next(v for v in matter["custom_field_values"] if v["custom_field"] in text_types)
     field_id = value["custom_field"]
     got = _ids(client, "matters", **{f"custom_field_values[{field_id}]": str(value["value"])})
     assert matter["id"] in got
     assert all(any(v["custom_field"] == field_id for v in account.table("Matter").get(i)["custom_field_values"]) for i in got)
+
+
+def test_custom_field_ordered_operators(client):
+    field = client.post("/api/v4/custom_fields.json", json={"data": {"name": "Claim amount", "field_type": "numeric", "parent_type": "Matter"}}).json()["data"]
+    for matter_id, amount in ((1, "50"), (2, "10"), (3, "45")):
+        r = client.patch(f"/api/v4/matters/{matter_id}.json", json={"data": {"custom_field_values": [{"custom_field": {"id": field["id"]}, "value": amount}]}})
+        assert r.status_code == 200, r.text
+    key = f"custom_field_values[{field['id']}]"
+    assert sorted(_ids(client, "matters", **{key: ">=40"})) == [1, 3]
+    assert _ids(client, "matters", **{key: "[<=50, >=46]"}) == [1]
+    assert _ids(client, "matters", **{key: "10"}) == [2]
 
 
 def test_custom_field_operator_a_type_does_not_support_is_400(app, client):

@@ -86,7 +86,7 @@ def test_renaming_a_person_renames_the_contact(client, contact):
 
 
 def test_primary_email_address_is_the_entry_marked_primary(client, contact):
-    emails = [{"address": "ada@work.example", "name": "Work", "primary": False}, {"address": "ada@home.example", "name": "Home", "primary": True}]
+    emails = [{"address": "ada@work.example", "name": "Work", "default_email": False}, {"address": "ada@home.example", "name": "Home", "default_email": True}]
     shown = created(patch(client, f"contacts/{contact['id']}", {"email_addresses": emails},
                           "primary_email_address,secondary_email_address,email_addresses{address,primary}"))
     assert shown["primary_email_address"] == "ada@home.example"
@@ -98,7 +98,7 @@ def test_marking_another_phone_primary_moves_the_mark(client, contact):
     first = created(patch(client, f"contacts/{contact['id']}", {"phone_numbers": [{"number": "555-0100", "name": "Work"}]},
                           "primary_phone_number,phone_numbers{id,primary}"))
     assert first["primary_phone_number"] == "555-0100" and first["phone_numbers"][0]["primary"] is True
-    second = created(patch(client, f"contacts/{contact['id']}", {"phone_numbers": [{"number": "555-0199", "name": "Other", "primary": True}]},
+    second = created(patch(client, f"contacts/{contact['id']}", {"phone_numbers": [{"number": "555-0199", "name": "Other", "default_number": True}]},
                            "primary_phone_number,phone_numbers{number,primary}"))
     assert second["primary_phone_number"] == "555-0199"
     assert sorted((p["number"], p["primary"]) for p in second["phone_numbers"]) == [("555-0100", False), ("555-0199", True)]
@@ -173,8 +173,12 @@ def test_time_rounds_up_to_six_minutes(client):
     assert entry == {"rounded_quantity": 720.0, "total": 20.0}
 
 
-def test_flat_rate_and_expense_totals(client):
-    flat = created(post(client, "activities", {"type": "TimeEntry", "date": "2026-01-02", "quantity": 7200, "price": 500, "flat_rate": True}, "total"))
+def test_flat_rate_and_expense_totals(app, client):
+    # (flat_rate is not a request field: factories and scenarios may set it, as Clio's flat-rate descriptions do)
+    firm = app.state.store.accounts[1]
+    with app.state.store.write():
+        flat = app.state.engine.writer.create(firm, app.state.index.models["Activity"],
+                                              {"type": "TimeEntry", "date": "2026-01-02", "quantity": 7200, "price": 500, "flat_rate": True})
     assert flat["total"] == 500.0
     expense = created(post(client, "activities", {"type": "ExpenseEntry", "date": "2026-01-02", "quantity": 3, "price": 12.5}, "total,quantity_in_hours"))
     assert expense == {"total": 37.5, "quantity_in_hours": None}

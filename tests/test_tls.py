@@ -10,8 +10,15 @@ import httpx
 import pytest
 import requests
 from cryptography import x509
-from cryptography.x509.verification import PolicyBuilder, Store
-from tls_support import CLIO_HOSTS, clio_hosts_at, need_node, run_node, serve_tls, trusting
+from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
+from tls_support import (
+    CLIO_HOSTS,
+    clio_hosts_at,
+    need_node,
+    run_node,
+    serve_tls,
+    trusting,
+)
 
 from mockserver.cli import main
 from mockserver.config import Settings
@@ -73,7 +80,7 @@ def test_leaf_certificate_covers_clio_hosts_loopback_and_tls_hosts(tmp_path, ind
     assert {str(a) for a in san.get_values_for_type(x509.IPAddress)} == {"127.0.0.1", "::1"}
     for name in CLIO_HOSTS:
         _verify(ca, leaf, x509.DNSName(name))
-    with pytest.raises(Exception):
+    with pytest.raises(VerificationError):
         _verify(ca, leaf, x509.DNSName("example.com"))
     assert ca.leaf(certificate_hosts(index, ["mock.internal"])) == files  # cached while fresh
 
@@ -103,12 +110,20 @@ def test_an_untrusted_client_is_refused(live, monkeypatch):
         requests.get(WHO, headers=AUTH, timeout=10)
 
 
-def test_download_redirects_and_oauth_pages_stay_on_https(trusted):
+def test_download_redirects_upload_urls_and_oauth_pages_stay_on_https(trusted):
     with httpx.Client(base_url="https://app.clio.com", headers=AUTH, timeout=10) as c:
         doc = c.get("/api/v4/documents.json", params={"limit": 1}).json()["data"][0]
         r = c.get(f"/api/v4/documents/{doc['id']}/download.json")
         assert r.status_code == 303 and r.headers["location"].startswith("https://app.clio.com/__mock__/files/")
         assert c.get(r.headers["location"]).status_code == 200
+        # Clio's upload flow: the put_url the mock hands out is on https://app.clio.com too, and works.
+        matter = c.get("/api/v4/matters.json", params={"limit": 1}).json()["data"][0]
+        created = c.post("/api/v4/documents.json", params={"fields": "id,latest_document_version{uuid,put_url,put_headers}"},
+                         json={"data": {"name": "retainer.pdf", "parent": {"id": matter["id"], "type": "Matter"}}}).json()["data"]
+        version = created["latest_document_version"]
+        assert version["put_url"].startswith("https://app.clio.com/")
+        headers = {h["name"]: h["value"] for h in version["put_headers"]}
+        assert c.put(version["put_url"], content=b"%PDF-1.7 over TLS", headers=headers).status_code == 200
         from mockserver.clio.oauth import DEFAULT_CLIENT_ID
 
         # The out-of-band redirect is the approval page on the host the client used, https included.

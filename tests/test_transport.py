@@ -149,3 +149,9 @@ def test_each_thread_gets_its_own_loop_closed_when_the_thread_ends(app):
         t.join()
     assert len(loops) == 2 and loops[0] is not loops[1]
     assert all(loop.is_closed() for loop in loops)
+
+
+def test_requests_adapter_takes_bytes_header_values(app):
+    session = requests.Session()
+    session.mount(BASE, MockAdapter(app))
+    assert session.get(f"{BASE}/api/v4/users/who_am_i.json", headers={"Authorization": b"Bearer dev"}).status_code == 200

@@ -5,7 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from conftest import AUTH, SPEC_PATH
+from starlette.testclient import TestClient
 
+from mockserver.app import create_app
+from mockserver.config import Settings
 from mockserver.engine.writes import WriteSchema
 
 
@@ -76,7 +80,13 @@ def test_note_needs_the_record_its_type_names(client):
     assert r.status_code == 422 and "matter" in r.json()["error"]["message"]
 
 
-def test_webhook_expires_at_null_means_omitted(client):
+def test_webhook_expires_at_null_means_omitted(index):
+    app = create_app(Settings(spec=str(SPEC_PATH), seed=42, rate_limit=0, webhook_allow_host=["127.0.0.1"]), index=index)
+    with TestClient(app, base_url="http://127.0.0.1:8000", headers=AUTH) as client:
+        _expires_at_null(client)
+
+
+def _expires_at_null(client):
     r = client.post("/api/v4/webhooks.json", json={"data": {"url": "https://127.0.0.1:9/hook", "model": "matter", "fields": "id", "expires_at": None}},
                     params={"fields": "id,created_at,expires_at"})
     assert r.status_code == 201, r.text

@@ -135,6 +135,6 @@ def run_node(node: str, clients: list[str], env: dict[str, str], preloads: tuple
     full = {**base, "NODE_PATH": str(node_modules()), **env}
     if preloads:
         full["NODE_OPTIONS"] = " ".join(f"--require {NODE_DIR / p}" for p in preloads)
-    done = subprocess.run([node, str(NODE_DIR / "clients.cjs"), *clients], env=full, capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run([node, str(NODE_DIR / "clients.cjs"), *clients], env=full, capture_output=True, text=True, check=False, timeout=timeout)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)

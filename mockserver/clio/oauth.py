@@ -20,7 +20,7 @@ import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,6 +37,9 @@ DEFAULT_CLIENT_SECRET = "clio-mock-app-secret"
 DEFAULT_REDIRECT_URIS = ("http://127.0.0.1:*", "http://localhost:*")
 APPROVAL_PATH = "/oauth/approval"
 FORM_TOKEN_LIFETIME = 3600  # seconds an approval page stays usable
+PRUNE_EVERY = 60  # seconds between sweeps of expired tokens and codes...
+PRUNE_ABOVE = 1000  # ...unless there are more than this many
+CODE_MEMORY = 86400  # seconds a used or expired code is remembered (replay detection)
 
 
 class OAuthError(Exception):
@@ -180,6 +183,7 @@ class OAuthServer(Authenticator):
     codes: dict[str, AuthorizationCode] = field(default_factory=dict)
     refresh: dict[str, int] = field(default_factory=dict)  # refresh digest -> grant id
     form_secret: str = field(default_factory=lambda: secrets.token_hex(32))  # signs approval-form tokens
+    pruned_at: float = 0.0
     restored: bool = False
 
     def __post_init__(self) -> None:
@@ -196,9 +200,11 @@ class OAuthServer(Authenticator):
 
     def dump(self) -> dict[str, Any]:
         """Everything, as JSON-able data (tokens and codes only as digests)."""
+        # Shallow copies, not dataclasses.asdict (a recursive deep copy): this runs on every
+        # OAuth write with --data, over every live token.
         return {
-            "apps": [asdict(a) for a in self.apps.values()], "grants": [asdict(g) for g in self.grants.values()],
-            "tokens": [asdict(t) for t in self.tokens.values()], "codes": [asdict(c) for c in self.codes.values()],
+            "apps": [dict(a.__dict__) for a in self.apps.values()], "grants": [dict(g.__dict__) for g in self.grants.values()],
+            "tokens": [dict(t.__dict__) for t in self.tokens.values()], "codes": [dict(c.__dict__) for c in self.codes.values()],
             "refresh": self.refresh, "form_secret": self.form_secret,
         }
 
@@ -273,6 +279,7 @@ class OAuthServer(Authenticator):
     def issue_code(self, app: DeveloperApp, redirect_uri: str, account_id: int, user_id: int | None) -> str:
         code = secrets.token_urlsafe(24)
         with self._write():
+            self._prune()
             self.codes[_digest(code)] = AuthorizationCode(
                 _digest(code), app.client_id, redirect_uri, account_id, user_id, self.clock.time() + self.config.code_lifetime
             )
@@ -355,7 +362,20 @@ class OAuthServer(Authenticator):
         lifetime = lifetime or self.config.token_lifetime
         return {"token_type": "bearer", "access_token": access, "expires_in": lifetime, "refresh_token": refresh}
 
+    def _prune(self) -> None:
+        """Forget expired access tokens and codes past their use (inside a write). Codes stay
+        a while after expiring, so a late replay still revokes what the code produced."""
+        now = self.clock.time()
+        if now - self.pruned_at < PRUNE_EVERY and len(self.tokens) + len(self.codes) < PRUNE_ABOVE:
+            return
+        self.pruned_at = now
+        for digest in [d for d, t in self.tokens.items() if t.expires_at <= now]:
+            del self.tokens[digest]
+        for digest in [d for d, c in self.codes.items() if c.expires_at + CODE_MEMORY <= now]:
+            del self.codes[digest]
+
     def _new_access_token(self, grant: Grant, token: str | None = None, lifetime: int | None = None) -> str:
+        self._prune()
         token = token or secrets.token_urlsafe(32)
         expires = self.clock.time() + (lifetime or self.config.token_lifetime)
         self.tokens[_digest(token)] = AccessToken(_digest(token), grant.id, expires, token[:6] + "…")

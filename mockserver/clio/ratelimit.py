@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from mockserver.engine.errors import ClioError
 
@@ -18,7 +19,8 @@ DEFAULT_LIMIT = 50  # Clio's documented peak-hours limit per token per minute
 class RateLimiter:
     """Counts requests per token in fixed windows of ``window`` seconds."""
 
-    def __init__(self, limit: int = DEFAULT_LIMIT, window: int = 60, now: Callable[[], float] | None = None) -> None:
+    def __init__(self, limit: int = DEFAULT_LIMIT, window: int = 60, now: Callable[[], float] | None = None,
+                 shared: Any = None) -> None:
         import time
 
         self.limit = limit
@@ -26,6 +28,9 @@ class RateLimiter:
         self.now = now or time.time
         self.windows: dict[str, tuple[int, int]] = {}  # token key -> (window start, count)
         self.lock = threading.Lock()
+        # Counts kept where every worker sees them (--data with --workers N): an object with
+        # ``count_hit(key, window_start) -> count`` and ``clear_hits()`` (the SQLite store).
+        self.shared = shared
 
     def hit(self, key: str) -> dict[str, str]:
         """Count one request; the headers to send, or ClioError(429) past the limit."""
@@ -33,12 +38,15 @@ class RateLimiter:
             return {}
         now = self.now()
         start = int(now // self.window * self.window)
-        with self.lock:
-            began, count = self.windows.get(key, (start, 0))
-            if began != start:
-                began, count = start, 0
-            count += 1
-            self.windows[key] = (began, count)
+        if self.shared is not None:
+            began, count = start, self.shared.count_hit(key, start)
+        else:
+            with self.lock:
+                began, count = self.windows.get(key, (start, 0))
+                if began != start:
+                    began, count = start, 0
+                count += 1
+                self.windows[key] = (began, count)
         reset = began + self.window
         headers = {
             "X-RateLimit-Limit": str(self.limit),
@@ -53,3 +61,5 @@ class RateLimiter:
     def reset(self) -> None:
         with self.lock:
             self.windows.clear()
+        if self.shared is not None:
+            self.shared.clear_hits()

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from mockserver.engine.errors import decimal, unprocessable
 from mockserver.engine.serializer import parse_fields
 from mockserver.engine.store import Account
@@ -63,7 +65,7 @@ RULES = (
 
 
 def _v(version: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in version.split(".") if p.isdigit())
+    return tuple(int(p) for p in version.split(".") if (p.isascii() and p.isdigit()))
 
 
 class VersionRules:
@@ -99,7 +101,7 @@ class VersionRules:
             request, extra = self._fields(request, fields, [r for r in rules if r.kind == "field"])
         response = handler(request, account)
         if isinstance(response.body, dict) and "data" in response.body and (extra or units):
-            self._respond(account, model, response.body["data"], extra, units)
+            self._respond(account, model, response.body, extra, units)
         return response
 
     # ------------------------------------------------------------------ requests
@@ -153,8 +155,12 @@ class VersionRules:
 
     # ------------------------------------------------------------------ responses
 
-    def _respond(self, account: Account, model: str, data: Any, extra, units: list[VersionRule]) -> None:
+    def _respond(self, account: Account, model: str, body: dict[str, Any], extra, units: list[VersionRule]) -> None:
+        data = body["data"]
         records = data if isinstance(data, list) else [data]
+        # Pages may hold pre-rendered JSON (orjson.Fragment): read back as dicts to change them.
+        records = [orjson.loads(orjson.dumps(r)) if isinstance(r, orjson.Fragment) else r for r in records]
+        body["data"] = records if isinstance(data, list) else records[0]
         for record in records:
             if not isinstance(record, dict):
                 continue

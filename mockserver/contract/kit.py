@@ -193,7 +193,8 @@ class Kit:
         from mockserver.app import create_app
         from mockserver.config import Settings
 
-        settings = self.config.mock_settings or Settings(spec=self.location, rate_limit=0)
+        # Example webhook bodies point at the discard port on loopback (engine/examples.py): allowed here.
+        settings = self.config.mock_settings or Settings(spec=self.location, rate_limit=0, webhook_allow_host=["127.0.0.1"])
         self.app = create_app(settings, index=self.index)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # starlette's httpx deprecation notice: the kit only needs a sync ASGI client

@@ -7,6 +7,7 @@ another address, every call needs the admin token (``Authorization: Bearer <admi
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -94,7 +95,7 @@ class ControlApi:
             settings = self.state.settings
             if not admin_allowed(request, settings):
                 return _error(401, "Unauthorized", "The control API needs the admin token when the mock is not bound to loopback")
-            refused = check_browser(settings, request, require_json=True)
+            refused = check_browser(settings, request, require_json=True, authenticated=settings.host not in LOOPBACK)
             if refused is not None:
                 return refused
             try:
@@ -209,12 +210,18 @@ class ControlApi:
         if limit is not None and limit < 1:
             raise ValueError("limit must be 1 or more")
         entries = journal.find(q.get("method"), q.get("path"), int(q.get("since", 0)), q.get("status"), q.get("source"), limit)
-        return Response(orjson.dumps({"data": [e.as_dict() for e in entries]}, default=str), media_type="application/json")
+        body: dict[str, Any] = {"data": [e.as_dict() for e in entries]}
+        if self.state.settings.workers > 1:  # faults, clock and rate counts are shared; the journal is not
+            body["meta"] = {"scope": f"worker pid {os.getpid()}: with --workers {self.state.settings.workers} the journal is per worker "
+                                     "(each lists the requests it served); run one worker to see them all"}
+        return Response(orjson.dumps(body, default=str), media_type="application/json")
 
     async def faults(self, request: Request) -> Response:
-        faults = self.state.faults
+        faults, store = self.state.faults, self.state.store
         if request.method == "DELETE":
-            faults.remove()
+            with store.write():
+                faults.remove()
+                self.state.controls_changed("faults")
             return Response(status_code=204)
         if request.method == "POST":
             body = await _json(request)
@@ -224,11 +231,17 @@ class ControlApi:
                 raise ValueError(f"unknown fault fields: {', '.join(sorted(unknown))}")
             if len(str(body.get("path", ""))) > MAX_FAULT_PATTERN:
                 raise ValueError(f"path: a fault pattern is at most {MAX_FAULT_PATTERN} characters")
-            return JSONResponse(faults.add(Fault(**body)).as_dict(), 201)
+            with store.write():
+                fault = faults.add(Fault(**body))
+                self.state.controls_changed("faults")
+            return JSONResponse(fault.as_dict(), 201)
+        store.refresh()
         return JSONResponse({"data": [f.as_dict() for f in faults.active]})
 
     async def fault(self, request: Request) -> Response:
-        self.state.faults.remove(request.path_params["fault_id"])
+        with self.state.store.write():
+            self.state.faults.remove(request.path_params["fault_id"])
+            self.state.controls_changed("faults")
         return Response(status_code=204)
 
     async def deliveries(self, request: Request) -> Response:
@@ -255,5 +268,9 @@ class ControlApi:
             when = (frozen or datetime.now(timezone.utc)) + offset  # OverflowError past year 9999: a 400
             if not CLOCK_MIN <= when <= CLOCK_MAX:
                 raise ValueError(f"the clock must stay between {CLOCK_MIN.date()} and {CLOCK_MAX.date()}; {when.isoformat()} is outside")
-            clock.frozen, clock.offset = frozen, offset
+            with self.state.store.write():
+                clock.frozen, clock.offset = frozen, offset
+                self.state.controls_changed("clock")
+        else:
+            self.state.store.refresh()
         return JSONResponse({"now": clock.now().isoformat(), "frozen": clock.frozen is not None})

@@ -7,7 +7,8 @@ reseed. Pages are rendered on the server with Jinja2 (:mod:`.templating`); a sma
 (``static/app.js``, no build step, nothing from a CDN) refreshes the journal and sends the
 buttons' writes to the control API with ``fetch()`` as JSON, same origin.
 
-Guarded like the control API: open on loopback; otherwise the admin token is needed, given
+Guarded like the control API (:mod:`.guard`): a rebinding ``Host`` or a foreign ``Origin`` is
+refused; open on loopback; otherwise the admin token is needed, given
 once (the login form or ``?token=``) and then kept in an HttpOnly, SameSite=Strict cookie that
 the control API accepts too (:func:`mockserver.control.api.admin_allowed`). Every response
 carries a strict Content-Security-Policy (scripts and styles from the mock only).
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import fnmatch
 import hmac
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus, urlencode
 
@@ -38,6 +40,7 @@ from mockserver.control.api import (
     dashboard_cookie_value,
 )
 from mockserver.control.faults import FAULT_KINDS
+from mockserver.control.guard import check_browser
 from mockserver.control.templating import STATIC, environment
 from mockserver.engine.errors import decimal
 
@@ -57,7 +60,7 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' 
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # not no-referrer: with it a form POST carries Origin: null
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
@@ -96,6 +99,9 @@ class Dashboard:
     def _guarded(self, endpoint):
         async def guarded(request: Request) -> Response:
             settings = self.state.settings
+            refused = check_browser(settings, request)  # a rebinding Host or a foreign Origin: 403
+            if refused is not None:
+                return refused
             given = request.query_params.get("token")
             if given is not None and settings.admin_token and hmac.compare_digest(given.encode(), settings.admin_token.encode()):
                 # Trade the token in the address for a cookie, and drop it from the address bar.
@@ -134,6 +140,9 @@ class Dashboard:
     async def login(self, request: Request) -> Response:
         """The admin token, given once in a form (or ``?token=``), becomes a session cookie."""
         settings = self.state.settings
+        refused = check_browser(settings, request)
+        if refused is not None:
+            return refused
         if request.method == "GET":
             if admin_allowed(request, settings):
                 return RedirectResponse(_safe_next(request.query_params.get("next", UI)), 303)
@@ -178,7 +187,7 @@ class Dashboard:
         if account is None:
             return self._not_found(request, f"No firm {request.path_params['account']}")
         models = sorted((name, len(table)) for name, table in account.tables.items() if len(table))
-        users = [{"id": u["id"], "name": u.get("name"), "email": u.get("email")} for u in list(account.tables.get("User") or ())[:PAGE_SIZE]]
+        users = [{"id": u["id"], "name": u.get("name"), "email": u.get("email")} for u in islice(account.tables.get("User") or (), PAGE_SIZE)]
         return self.render(request, "firm.html", {"title": account.name, "nav": "overview", "firm": account, "models": models, "users": users})
 
     async def records(self, request: Request) -> Response:
@@ -191,6 +200,7 @@ class Dashboard:
         q = request.query_params.get("q", "").strip()
         page = _positive(request.query_params.get("page"), 1)
         offset = (page - 1) * PAGE_SIZE
+        oldest_first = request.query_params.get("order") == "asc"
         rows: list[Record]
         scanned = 0
         searched = [f for f in LABEL_FIELDS if f in model.fields] or [f for f, schema in model.fields.items() if schema.get("type") == "string"]
@@ -198,19 +208,24 @@ class Dashboard:
         if table is None:
             rows, more, total = [], False, 0
         elif not q:
-            ids = table.ids[offset:offset + PAGE_SIZE + 1]  # positions, not a scan: cheap on any table size
-            rows = [r for i in ids[:PAGE_SIZE] if (r := table.get(i)) is not None]
-            more, total = len(ids) > PAGE_SIZE, len(table)
+            # Positions, not a scan: cheap on any table size. Newest first unless ?order=asc.
+            count = len(table.ids)
+            if oldest_first:
+                ids = table.ids[offset:offset + PAGE_SIZE]
+            else:
+                ids = table.ids[max(0, count - offset - PAGE_SIZE):max(0, count - offset)][::-1]
+            rows = [r for i in ids if (r := table.get(i)) is not None]
+            more, total = offset + PAGE_SIZE < count, len(table)
         else:
             # Off the event loop: a search of a large firm is a scan, and the API keeps serving meanwhile.
-            rows, more, scanned = await run_in_threadpool(_search, table.scan(), searched, q, offset, PAGE_SIZE)
+            rows, more, scanned = await run_in_threadpool(_search, table.scan(reverse=not oldest_first), searched, q, offset, PAGE_SIZE)
             total = None
-        label = next((f for f in LABEL_FIELDS if f in model.fields), None)
-        extra = [f for f in ("status", "type", "state") if f in model.fields and f != label][:1]
-        columns = ["id", *([label] if label else []), *extra, *(["updated_at"] if "updated_at" in model.fields else [])]
+        labels = [f for f in LABEL_FIELDS if f in model.fields and f not in ("first_name", "last_name")][:2]
+        extra = [f for f in ("status", "type", "state") if f in model.fields and f not in labels][:1]
+        columns = ["id", *labels, *extra, *(["updated_at"] if "updated_at" in model.fields else [])]
         return self.render(request, "records.html", {
             "title": f"{model_name} · {account.name}", "nav": "overview", "firm": account, "model": model_name, "q": q,
-            "page": page, "more": more, "total": total, "columns": columns, "scanned": scanned, "max_scan": MAX_SCAN, "searched": searched,
+            "page": page, "more": more, "total": total, "columns": columns, "scanned": scanned, "max_scan": MAX_SCAN, "searched": searched, "order": "asc" if oldest_first else "",
             "pages": (total + PAGE_SIZE - 1) // PAGE_SIZE if total else None, "page_size": PAGE_SIZE,
             "rows": [{c: _cell(r.get(c)) for c in columns} for r in rows],
         })
@@ -302,7 +317,7 @@ class Dashboard:
         hooks = []
         for account in self.state.store.accounts.values():
             table = account.tables.get("Webhook")
-            for hook in list(table.scan(reverse=True))[:PAGE_SIZE] if table is not None else []:
+            for hook in islice(table.scan(reverse=True), PAGE_SIZE) if table is not None else []:
                 hooks.append({"firm": account, **{k: hook.get(k) for k in ("id", "url", "model", "events", "fields", "status", "expires_at", "created_at")},
                               "secret": hook.get("shared_secret")})
         wanted = request.query_params.get("webhook_id", "").strip()
@@ -381,7 +396,7 @@ def _status_matches(status: Any, wanted: str) -> bool:
     wanted = wanted.lower()
     if wanted == "error":
         return code >= 400 or code == 0
-    if len(wanted) == 3 and wanted.endswith("xx") and wanted[0].isdigit():
+    if len(wanted) == 3 and wanted.endswith("xx") and (wanted[0].isascii() and wanted[0].isdigit()):
         return code // 100 == int(wanted[0])
     return decimal(wanted) == code
 

@@ -54,6 +54,22 @@ class Faults:
         self.counter = itertools.count(1)
         self.lock = threading.Lock()
 
+    def dump(self) -> dict[str, Any]:
+        """The faults as JSON-able data: with ``--data`` they live in the file, so every
+        worker of ``--workers N`` applies the same faults (and counts one budget of hits)."""
+        with self.lock:
+            return {"faults": [f.as_dict() for f in self.active], "next_id": max((f.id for f in self.active), default=0) + 1}
+
+    def load(self, data: dict[str, Any]) -> None:
+        faults = []
+        for raw in data.get("faults", []):
+            fault = Fault(**raw)
+            fault.rng = random.Random(fault.seed)
+            faults.append(fault)
+        with self.lock:
+            self.active = faults
+            self.counter = itertools.count(max(int(data.get("next_id", 1)), max((f.id for f in faults), default=0) + 1))
+
     def add(self, fault: Fault) -> Fault:
         if fault.kind not in FAULT_KINDS:
             raise ValueError(f"kind must be one of {', '.join(FAULT_KINDS)}")

@@ -104,14 +104,17 @@ def forbidden(message: str) -> JSONResponse:
     return JSONResponse({"error": {"type": "Forbidden", "message": message}}, 403)
 
 
-def check_browser(settings: Settings, request: Request, require_json: bool = False) -> Response | None:
+def check_browser(settings: Settings, request: Request, require_json: bool = False, authenticated: bool = False) -> Response | None:
     """403 (Clio's error shape) for a rebinding ``Host``, a foreign ``Origin``, or (with
-    ``require_json``) a write whose body is not JSON; None when the request may go on."""
+    ``require_json``) a write whose body is not JSON; None when the request may go on.
+
+    ``authenticated``: the caller checked an admin credential (the dashboard's SameSite=strict
+    cookie, which a rebinding page's origin never receives): any ``Host`` then."""
     if has_admin_token(settings, request):
         return None
     allowed = allowed_hosts(settings)
     host = host_name(request.headers.get("host", ""))
-    if host and host not in allowed and not (settings.host in WILDCARD_BINDS and is_loopback(host)):
+    if not authenticated and host and host not in allowed and not (settings.host in WILDCARD_BINDS and is_loopback(host)):
         return forbidden(f"Host {host!r} is not a name of this mock (DNS rebinding?); allowed: {', '.join(sorted(allowed))}, or set public_url")
     origin = request.headers.get("origin")
     if origin is not None and (origin == "null" or host_name(origin) not in allowed):

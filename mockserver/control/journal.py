@@ -36,7 +36,8 @@ def mask(value: str) -> str:
     return f"{scheme} {hint}" if scheme else hint
 
 
-def token_hint(authorization: str | None) -> str | None:
+def hint_of(authorization: str | None) -> str | None:
+    """The first four characters of the token in an Authorization header."""
     if not authorization:
         return None
     token = authorization.split()[-1] if authorization.split() else ""
@@ -139,19 +140,27 @@ class JournalEntry:
     __slots__ = ("id", "time", "method", "path", "query", "source", "token_hint", "request_headers", "_body", "body_bytes",
                  "status", "response_headers", "_response", "response_bytes", "duration_ms", "size", "_parsed", "held")
 
-    def __init__(self, id: int, time: float, method: str, path: str, query: str, source: str, authorization: str | None,
-                 request_headers: dict[str, str], body: bytes, body_bytes: int) -> None:
+    def __init__(self, id: int, time: float, method: str, path: str, query: str, body: Any = None, status: int = 0,
+                 token_hint: str | None = None, *, source: str = "api", request_headers: dict[str, str] | None = None,
+                 body_bytes: int | None = None, authorization: str | None = None) -> None:
+        """``body`` is the request body as the raw bytes that passed (the journal's way; parsed
+        when read) or an already decoded value."""
         if source == "oauth":  # codes and secrets travel in OAuth queries, bodies and redirects
             query = scrub_query(query)
         self.id, self.time, self.method, self.path, self.query, self.source = id, time, method, path, query, source
-        self.token_hint = token_hint(authorization)
-        self.request_headers = request_headers
-        self._body, self.body_bytes = body, body_bytes
-        self.status = 0
+        self.token_hint = token_hint if authorization is None else hint_of(authorization)
+        self.request_headers = request_headers or {}
+        self._parsed: dict[str, Any] = {}
+        if isinstance(body, (bytes, bytearray)):
+            self._body = bytes(body)
+            self.body_bytes = len(self._body) if body_bytes is None else body_bytes
+        else:
+            self._body, self.body_bytes = b"", 0 if body_bytes is None else body_bytes
+            self._parsed["body"] = body
+        self.status = status
         self.response_headers: dict[str, str] = {}
         self._response, self.response_bytes = b"", 0
         self.duration_ms = 0.0
-        self._parsed: dict[str, Any] = {}
         self.held = False  # in the journal (False once evicted or cleared)
         self.size = self._measure()
 
@@ -213,9 +222,8 @@ class Journal:
               status: int, source: str = "api") -> JournalEntry:
         """Journal a request when its answer starts (so a client that got it finds it here)."""
         authorization = next((v.decode("latin-1") for k, v in headers if k == b"authorization"), None)
-        entry = JournalEntry(next(self.counter), now, method, path, query.decode("latin-1"), source, authorization,
-                             headers_dict(headers), body.value(), body.total)
-        entry.status = status
+        entry = JournalEntry(next(self.counter), now, method, path, query.decode("latin-1"), body.value(), status,
+                             source=source, request_headers=headers_dict(headers), body_bytes=body.total, authorization=authorization)
         with self.lock:
             self.entries.append(entry)
             entry.held = True
@@ -252,8 +260,9 @@ class Journal:
     def _evict(self) -> None:
         while self.entries and (len(self.entries) > self.size or (self.bytes > self.max_bytes and len(self.entries) > 1)):
             gone = self.entries.popleft()
-            gone.held = False
-            self.bytes -= gone.size
+            if isinstance(gone, JournalEntry):
+                gone.held = False
+                self.bytes -= gone.size
 
     def record(self, now: float, method: str, path: str, query: bytes, raw_body: bytes, status: int, authorization: str | None,
                source: str = "api") -> JournalEntry:
@@ -270,18 +279,26 @@ class Journal:
         ``limit`` keeps the newest that many."""
         with self.lock:
             entries = list(self.entries)
-        wanted = status_matcher(status)
-        found = [
-            e for e in entries
-            if e.id > since and (method is None or e.method == method.upper()) and (path is None or fnmatch.fnmatchcase(e.path, path))
-            and wanted(e.status) and (source is None or e.source == source)
-        ]
+        tests = []  # only the filters asked for, so a bare find() needs nothing but ids
+        if since:
+            tests.append(lambda e: e.id > since)
+        if method is not None:
+            tests.append(lambda e: e.method == method.upper())
+        if path is not None:
+            tests.append(lambda e: fnmatch.fnmatchcase(e.path, path))
+        if status not in (None, ""):
+            wanted = status_matcher(status)
+            tests.append(lambda e: wanted(e.status))
+        if source is not None:
+            tests.append(lambda e: e.source == source)
+        found = [e for e in entries if all(t(e) for t in tests)]
         return found[-limit:] if limit else found
 
     def clear(self) -> None:
         with self.lock:
             for entry in self.entries:
-                entry.held = False
+                if isinstance(entry, JournalEntry):
+                    entry.held = False
             self.entries.clear()
             self.bytes = 0
 
@@ -293,9 +310,9 @@ def status_matcher(status: str | int | None):
     wanted: list[tuple[int, int]] = []
     for part in str(status).split(","):
         part = part.strip().lower()
-        if len(part) == 3 and part[0].isdigit() and part[1:] == "xx":
+        if len(part) == 3 and (part[0].isascii() and part[0].isdigit()) and part[1:] == "xx":
             wanted.append((int(part[0]) * 100, int(part[0]) * 100 + 99))
-        elif part.isdigit():
+        elif (part.isascii() and part.isdigit()):
             wanted.append((int(part), int(part)))
         else:
             raise ValueError(f"status must be a status code (404) or a class (4xx), got {part!r}")

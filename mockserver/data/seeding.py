@@ -15,7 +15,9 @@ names, initials, numbers, status dates, totals, balances, billed flags.
 
 from __future__ import annotations
 
+import logging
 import random
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -24,12 +26,13 @@ from mockserver.clio.rules import DomainRules
 from mockserver.engine.records import (
     Clock,
     embedded_id,
-    make_etag,
     set_reference,
     stamp,
 )
 from mockserver.engine.store import Account, Record, Table
 from mockserver.spec.index import Model, SpecIndex, parent_links
+
+SEED_LOG = logging.getLogger("clio_mock.seeding")
 
 if TYPE_CHECKING:
     from mockserver.data.fakedata import ValueFaker
@@ -61,6 +64,35 @@ class SeedPlan:
         return int(round(BASE_COUNTS.get(model, DEFAULT_COUNT) * self.scale))
 
 
+class SeedProgress:
+    """Says how far seeding a big firm is, on the ``clio_mock.seeding`` logger (info; the CLI
+    shows it, a library user sees nothing unless they configure logging): at most a line a
+    second, and only once seeding has taken a second."""
+
+    every = 1.0  # seconds between lines
+
+    def __init__(self, account: Account, planned: int) -> None:
+        self.account, self.planned = account, max(planned, 1)
+        self.started = self.last = time.perf_counter()
+        self.done = {"records": 0, "references": 0}
+        self.spoke = False
+
+    def advance(self, phase: str, model: str, n: int) -> None:
+        self.done[phase] += n
+        now = time.perf_counter()
+        if now - self.last >= self.every and now - self.started >= self.every:
+            self.last, self.spoke = now, True
+            step = 1 if phase == "records" else 2
+            SEED_LOG.info("seeding firm %s (%s): %s %s/%s (%s), step %s/2, %.0fs", self.account.id, self.account.name, phase,
+                          f"{self.done[phase]:,}", f"{self.planned:,}", model, step, now - self.started,
+                          extra={"account_id": self.account.id, "phase": phase, "done": self.done[phase], "planned": self.planned})
+
+    def finish(self) -> None:
+        if self.spoke:
+            SEED_LOG.info("seeded firm %s (%s): %s records in %.1fs", self.account.id, self.account.name, f"{self.account.count():,}",
+                          time.perf_counter() - self.started)
+
+
 class Seeder:
     """Fills an account with generated records for the spec's stored models."""
 
@@ -82,20 +114,28 @@ class Seeder:
         self.pools: dict[str, list[dict]] = {}
         rng = random.Random(plan.seed * 1_000_003 + account.id)
         models = [m for m in sorted(self.index.models.values(), key=lambda m: m.name) if self.seedable(m)]
+        progress = SeedProgress(account, sum(plan.count(m.name) for m in models))
         for model in models:
             count = plan.count(model.name)
             if model.name in self.singletons:  # firm settings exist once; a timer only once started
                 count = min(count, 1)
-            for _ in range(count):
+            for n in range(1, count + 1):
                 self._insert_scalars(account, model, faker, rng)
+                if not n % 4096:
+                    progress.advance("records", model.name, 4096)
+            progress.advance("records", model.name, count % 4096)
         for model in models:
             if model.name in self.mirrors:
                 self._mirror(account, model, self.mirrors[model.name])
         for model in models:
             links = self._links(model)
-            for record in account.table(model.name):
+            for n, record in enumerate(account.table(model.name), 1):
                 self._fill_references(account, model, record, faker, rng, links)
+                if not n % 4096:
+                    progress.advance("references", model.name, 4096)
+            progress.advance("references", model.name, len(account.table(model.name)) % 4096)
         self.settle(account, faker, rng)
+        progress.finish()
 
     def settle(self, account: Account, faker: ValueFaker, rng: random.Random) -> None:
         """Shape the independent facts, let the rules derive the rest, then pay the bills
@@ -205,8 +245,8 @@ class Seeder:
                 item[name] = self._pick(account, assoc.target, rng)
         if "id" in item:
             item["id"] = embedded_id(account, target, item)  # after references: some ids are composite
-        if "etag" in item:
-            item["etag"] = make_etag(target, item["id"], 1)
+        if "etag" in item:  # quoted 32 hex digits, as Clio's; drawn, not hashed (a million of them at scale)
+            item["etag"] = f'"{rng.getrandbits(128):032x}"'
         return item
 
     def _generate_embedded(self, target: str, schema_name: str, faker: ValueFaker) -> dict:

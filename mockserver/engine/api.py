@@ -75,6 +75,7 @@ class ApiApp:
         authenticator: Authenticator,
         now: Callable[[], float],
         hooks: list[Callable[[Principal, Operation, dict[str, str]], dict[str, str] | None]] | None = None,
+        public_url: str | None = None,
     ) -> None:
         self.index = index
         self.router = Router(index.operations)
@@ -85,6 +86,8 @@ class ApiApp:
         # Per-request hooks after authentication (rate limits, fault injection); each may
         # raise ClioError or return headers to add to the response.
         self.hooks = hooks or []
+        # A configured public base URL wins over the Host header for links (paging, redirects).
+        self.public_url = public_url
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
@@ -128,7 +131,7 @@ class ApiApp:
         except ValueError:
             raise bad_request("The query string is malformed", "InvalidParameter") from None
         data = await self._body(scope, receive, headers, op) if op.request_schema is not None else None
-        request = ApiRequest(op, principal, {k: unquote(v) for k, v in path_params.items()}, query, headers, data, _base_url(scope, headers), path, version)
+        request = ApiRequest(op, principal, {k: unquote(v) for k, v in path_params.items()}, query, headers, data, _base_url(scope, headers, self.public_url), path, version)
         return self.engine.handle(request)
 
     async def _body(self, scope: dict, receive: Callable, headers: dict[str, str], op: Operation) -> Any:
@@ -181,8 +184,9 @@ def _replayer(raw: bytes) -> Callable:
     return receive
 
 
-def _base_url(scope: dict, headers: dict[str, str]) -> str:
-    return origin(scope, headers.get("host") or "") + API_PREFIX
+def _base_url(scope: dict, headers: dict[str, str], public_url: str | None = None) -> str:
+    """The one base URL of links: ``public_url`` when set, else as the client addressed the mock."""
+    return origin(scope, headers.get("host") or "", public_url) + API_PREFIX
 
 
 async def _send(send: Callable, response: ApiResponse) -> None:

@@ -251,7 +251,7 @@ class Engine:
         plan = self.serializer.plan(render_model.name, request.arg("fields"))
         limit = parse_limit(op, request.arg("limit"))
         order = parse_order(op, request.arg("order"))
-        preds = build_filters(op, model, request.query, account, self.writer.clock.now().date())
+        preds = build_filters(op, model, request.query, account, self.writer.clock.now)
         scan, rows = self._rows(request, account)
         offset = request.arg("offset")
         token = request.arg("page_token")
@@ -325,7 +325,7 @@ class Engine:
     def ids(self, request: ApiRequest, account: Account) -> ApiResponse:
         op = request.op
         model = self.index.models[self.sources[op.operation_id].model]
-        preds = build_filters(op, model, request.query, account, self.writer.clock.now().date())
+        preds = build_filters(op, model, request.query, account, self.writer.clock.now)
         limit = parse_limit(op, request.arg("limit"))
         scan, rows = self._rows(request, account)
         records = rows if rows is not None else scan()  # type: ignore[misc]
@@ -357,7 +357,7 @@ class Engine:
                     rows.append({**record, "type": name})
         plan = self.serializer.plan(op.model, request.arg("fields"))
         limit = parse_limit(op, request.arg("limit"))
-        page = page_by_offset(rows, build_filters(op, self.index.models[op.model], request.query, account, self.writer.clock.now().date()), ("id", False), limit, _offset_from(request.arg("page_token")))
+        page = page_by_offset(rows, build_filters(op, self.index.models[op.model], request.query, account, self.writer.clock.now), ("id", False), limit, _offset_from(request.arg("page_token")))
         paging = {"next": _page_url(request, page.next_token, page.next_offset, 0)} if page.next_token else {}
         return ApiResponse(200, {"data": self.serializer.render_many(account, page.records, plan), "meta": {"paging": paging}})
 

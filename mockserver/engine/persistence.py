@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS records (
     account INTEGER NOT NULL, model TEXT NOT NULL, id INTEGER NOT NULL, body BLOB NOT NULL,
     PRIMARY KEY (account, model, id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS systems (name TEXT PRIMARY KEY, body BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS rate_counts (key TEXT PRIMARY KEY, start INTEGER NOT NULL, count INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, account INTEGER NOT NULL, model TEXT NOT NULL, id INTEGER NOT NULL);
 """
 
@@ -276,6 +277,22 @@ class SqliteStore(MemoryStore):
     def register_system(self, name: str, dump, load) -> None:
         super().register_system(name, dump, load)
         self._load_systems({name})
+
+    # ------------------------------------------------------------------ shared counters
+
+    def count_hit(self, key: str, start: int) -> int:
+        """Count one request of ``key`` in the window starting at ``start``; the count so far.
+        One atomic statement, so workers sharing the file count together (the rate limit)."""
+        with self.lock:
+            return self.db.execute(
+                "INSERT INTO rate_counts VALUES (?, ?, 1) ON CONFLICT(key) DO UPDATE SET "
+                "count = CASE WHEN start = excluded.start THEN count + 1 ELSE 1 END, start = excluded.start RETURNING count",
+                (key, start),
+            ).fetchone()[0]
+
+    def clear_hits(self) -> None:
+        with self.lock:
+            self.db.execute("DELETE FROM rate_counts")
 
     def close(self) -> None:
         self.db.close()

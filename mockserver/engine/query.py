@@ -52,13 +52,17 @@ def integer_param(name: str, raw: str) -> int:
         raise bad_request(f"{name} must be an integer", "InvalidParameter") from None
 
 
-def build_filters(op: Operation, model: Model, query: dict[str, list[str]], account: Account | None = None, today: date | None = None) -> list[Predicate]:
+def build_filters(
+    op: Operation, model: Model, query: dict[str, list[str]], account: Account | None = None, now: Callable[[], datetime] | None = None
+) -> list[Predicate]:
     """Predicates for the filters the operation declares and the request uses, each read by
-    its meaning (:mod:`mockserver.engine.filters`). No filters in the query: no work."""
+    its meaning (:mod:`mockserver.engine.filters`). No filters in the query: no work (not even
+    asking ``now``, the mock's clock, for today's date)."""
     if not query or query.keys() <= CONTROL:
         return []
     table = meanings(op, model)
-    context = Context(account, {n: a.target for n, a in model.associations.items() if a.stored}, today or date.today()) if account is not None else None
+    today = now().date() if now is not None else date.today()
+    context = Context(account, {n: a.target for n, a in model.associations.items() if a.stored}, today) if account is not None else None
     preds: list[Predicate] = []
     custom: dict[str, list[str]] = {}
     for name, values in query.items():

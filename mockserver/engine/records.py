@@ -121,6 +121,7 @@ class RecordWriter:
         # (the Person first/last-name rule replaces Contact ``name``). The request validator
         # drops them from the schema's ``required``; the rule then judges the write.
         self.replaced_required: dict[str, dict[str, str]] = {}
+        self._made: list[list[tuple[str, int]]] = []  # per update in progress (writes hold the store's lock)
 
     def replace_required(self, model: str, field: str, reason: str) -> None:
         """Let a rule, not the request schema, decide whether ``field`` of ``model`` is required."""
@@ -136,11 +137,17 @@ class RecordWriter:
         record: Record = {k: v for k, v in (preset or {}).items() if k != "id"}
         table = account.table(model.name)
         table.insert(record)
+        made: list[tuple[str, int]] = []  # records nested attributes create: undone on failure
+        self._made.append(made)
         try:
             self.fill(account, model, record, data, actor)
         except Exception:
+            for name, made_id in reversed(made):
+                account.table(name).delete(made_id)
             table.delete(record["id"])
             raise
+        finally:
+            self._made.pop()
         stamp(model, record, self.clock.now(), created=True)
         return record
 
@@ -155,9 +162,18 @@ class RecordWriter:
         """Merge ``data`` into ``record`` (PATCH); all or nothing. Returns the record as it was."""
         before = dict(record)
         draft = dict(record)
-        self.apply(account, model, draft, data)
-        with writing(Write(actor, self.clock.now(), before)):
-            self._rules(account, model, draft, data, False)
+        made: list[tuple[str, int]] = []  # records nested attributes create: undone on failure
+        self._made.append(made)
+        try:
+            self.apply(account, model, draft, data)
+            with writing(Write(actor, self.clock.now(), before)):
+                self._rules(account, model, draft, data, False)
+        except Exception:
+            for name, made_id in reversed(made):
+                account.table(name).delete(made_id)
+            raise
+        finally:
+            self._made.pop()
         stamp(model, draft, self.clock.now(), created=False)
         record.clear()
         record.update(draft)  # in place: references to the dict stay valid
@@ -226,7 +242,8 @@ class RecordWriter:
         if assoc.stored and not assoc.many:
             set_reference(model, record, key, self._reference(account, assoc.target, key, value))
         elif assoc.stored:
-            record[key] = self._references(account, assoc.target, key, record.get(key) or [], value)
+            created = self._nested_creates(account, model, record, assoc.target, value)
+            record[key] = self._references(account, assoc.target, key, record.get(key) or [], value) + created
         elif assoc.many:
             record[key] = self._nested_many(account, target, assoc.target, record.get(key) or [], value)
         elif value is None:
@@ -235,6 +252,8 @@ class RecordWriter:
             current = dict(record.get(key) or {})
             if target is not None:
                 self.apply(account, target, current, value)
+                if "id" in value and "id" in target.fields:
+                    current["id"] = value["id"]  # an embedded reference ({"id", "type"}) names its record
             else:
                 current.update(value)
             record[key] = current
@@ -246,6 +265,27 @@ class RecordWriter:
         if not isinstance(ref, int) or account.table(target).get(ref) is None:
             raise not_found(f"{key} with id {ref} was not found")
         return ref
+
+    def _nested_creates(self, account: Account, model: Model, record: Record, target: str, value: Any) -> list[int]:
+        """Rails nested attributes on a to-many of stored records: an item without ``id``
+        creates a record of the target (a matter's relationship), pointing back at ``record``."""
+        target_model = self.models.get(target)
+        if target_model is None or not isinstance(value, list):
+            return []
+        back = next((n for n, a in target_model.associations.items() if a.target == model.name and a.stored and not a.many), None)
+        made = []
+        for item in value:
+            if isinstance(item, dict) and item.get("id") is None and not item.get("_destroy") and any(k != "_destroy" for k in item):
+                data = {k: v for k, v in item.items() if k != "id"}
+                preset: Record = {}
+                if back is not None and "id" in record:
+                    set_reference(target_model, preset, back, record["id"])
+                outer = self._made[-1] if self._made else None
+                child = self.create(account, target_model, data, preset)
+                made.append(child["id"])
+                if outer is not None:
+                    outer.append((target, child["id"]))
+        return made
 
     def _references(self, account: Account, target: str, key: str, current: list[int], value: Any) -> list[int]:
         ids = list(current)

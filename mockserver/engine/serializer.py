@@ -131,22 +131,31 @@ class Serializer:
     # every field); narrower ones ({id, etag}) are cheaper to build than to look up.
     WIDE_NESTED = 4
 
-    def __init__(self, index: SpecIndex, cache_size: int = 4096) -> None:
+    def __init__(self, index: SpecIndex, cache_size: int = 4096, cache_weight: int = 400_000) -> None:
         self.fragments = FragmentCache()
         self.store: Any = None  # see follow()
         self.models = index.models
-        self.cache: OrderedDict[tuple[str, str | None], FieldPlan] = OrderedDict()
+        # LRU of plans, bounded by count and by weight (entries, nested ones included, plus the
+        # key's characters): distinct huge ``fields`` values must not grow the process without end.
+        self.cache: OrderedDict[tuple[str, str | None], tuple[FieldPlan, int]] = OrderedDict()
         self.cache_size = cache_size
+        self.cache_weight = cache_weight
+        self.weight = 0
 
     def plan(self, model: str, fields: str | None) -> FieldPlan:
         """The plan for ``fields`` on ``model`` (default fields when None); 400 if invalid."""
         key = (model, fields)
-        plan = self.cache.get(key)
-        if plan is None:
-            plan = self._build(model, fields)
-            self.cache[key] = plan
-            if len(self.cache) > self.cache_size:
-                self.cache.popitem(last=False)
+        hit = self.cache.get(key)
+        if hit is not None:
+            return hit[0]
+        plan = self._build(model, fields)
+        weight = _weight(plan) + len(fields or "")
+        if weight <= self.cache_weight // 50:  # a plan bigger than 2% of the budget is built per request
+            self.cache[key] = (plan, weight)
+            self.weight += weight
+            while len(self.cache) > self.cache_size or self.weight > self.cache_weight:
+                _, (_, dropped) = self.cache.popitem(last=False)
+                self.weight -= dropped
         return plan
 
     def all_fields(self, model: str) -> str:
@@ -366,6 +375,11 @@ class Serializer:
                 return entry[3]
             return fragments.put((serial, ref), other, version, (), orjson.dumps(inner(account, other, deps)))
         return reference
+
+
+def _weight(plan: FieldPlan) -> int:
+    """A plan's size in entries, nested plans included (what it costs to keep)."""
+    return len(plan.entries) + sum(_weight(sub) for _, _, _, sub in plan.entries if sub is not None)
 
 
 def _scalar_kind(model: Model, name: str) -> int:

@@ -140,7 +140,7 @@ class LocalCA:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def _fresh(files: CertFiles) -> bool:

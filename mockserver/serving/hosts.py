@@ -6,7 +6,6 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable
-from urllib.parse import urlsplit
 
 from mockserver.spec.index import SpecIndex
 
@@ -29,12 +28,7 @@ def bad_host_names(names: Iterable[str]) -> list[str]:
 
 def clio_hosts(index: SpecIndex) -> list[str]:
     """Clio's hosts, one per region, as the spec's ``servers`` list them (app.clio.com, eu., ca., au.)."""
-    hosts: list[str] = []
-    for url in index.servers:
-        host = urlsplit(url).hostname
-        if host and host not in hosts:
-            hosts.append(host)
-    return hosts
+    return index.hosts()
 
 
 def served_hosts(index: SpecIndex, extra: Iterable[str] = ()) -> list[str]:

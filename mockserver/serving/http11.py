@@ -84,7 +84,7 @@ async def serve_http(app: Callable, reader: asyncio.StreamReader, writer: asynci
                 return None
     except h11.RemoteProtocolError as exc:
         if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
-            status = exc.error_status_hint if exc.error_status_hint >= 400 else 400
+            status = max(exc.error_status_hint, 400)
             await _answer(conn, writer, status, "BadRequest", f"Malformed HTTP request: {exc}")
             await _linger(reader, writer)
         return None

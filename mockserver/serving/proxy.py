@@ -186,7 +186,7 @@ def _authority(value: str, default_port: int | None = None) -> tuple[str | None,
     host = host.strip("[]").lower()
     if not port:
         return (host or None, default_port) if default_port is not None and host else (None, 0)
-    if not port.isdigit() or not 0 < int(port) < 65536 or not host:
+    if not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536 or not host:
         return None, 0
     return host, int(port)
 

@@ -134,6 +134,14 @@ class SpecIndex:
     versions: ApiVersions
     servers: list[str]
 
+    def hosts(self) -> list[str]:
+        """Clio's hosts, one per region, from ``servers`` (app.clio.com, eu., ca., au.; just
+        ``app.clio.com`` when the document lists none)."""
+        from urllib.parse import urlsplit
+
+        found = dict.fromkeys(h.lower() for h in (urlsplit(url).hostname for url in self.servers) if h)
+        return list(found) or ["app.clio.com"]
+
     def collection_model(self, prefix: str) -> str | None:
         """The model listed at ``prefix.json`` (``/matters`` -> Matter). Used at start-up only."""
         for op in self.operations:

@@ -45,12 +45,18 @@ from urllib.parse import urlsplit
 
 from mockserver.app import ClioMock, create_app
 from mockserver.config import Settings
+from mockserver.serving import hosts as served
 from mockserver.spec.index import SpecIndex
 from mockserver.state import MockState
 from mockserver.testing.controls import MockControls
-from mockserver.testing.transport import AppLoop, AsyncMockTransport, MockTransport, open_requests
+from mockserver.testing.transport import (
+    AppLoop,
+    AsyncMockTransport,
+    MockTransport,
+    open_requests,
+)
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
+LOOPBACK = served.LOOPBACK_NAMES
 REFUSED = object()  # route(): a request this interceptor fails
 Regions = Literal["separate", "shared"]
 OtherHosts = Literal["pass", "refuse"]
@@ -58,9 +64,7 @@ OtherHosts = Literal["pass", "refuse"]
 
 def clio_hosts(index: SpecIndex) -> list[str]:
     """Clio's hosts, from the spec's ``servers`` (``app.clio.com`` when it lists none)."""
-    hosts = [urlsplit(url).hostname for url in index.servers]
-    found = list(dict.fromkeys(h.lower() for h in hosts if h))
-    return found or ["app.clio.com"]
+    return index.hosts()
 
 
 def _is_clio(host: str) -> bool:

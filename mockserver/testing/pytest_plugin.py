@@ -402,11 +402,15 @@ def clio_webhook_receiver() -> Iterator["WebhookReceiver"]:
 
 @pytest.fixture
 def clio_firm(clio_mock: MockServer):
-    """A factory of firms: ``clio_firm(name="Other LLP", counts={"Matter": 3})`` returns a
+    """A factory of firms: ``clio_firm(name="Other LLP", records={"Matter": 3})`` (``counts=`` is
+    the old name of ``records``) returns a
     :class:`Firm` with its own seeded records, a user token and a record factory."""
 
-    def make(name: str = "Test Firm LLP", seed: int | None = None, counts: dict[str, int] | None = None, scale: float = 0.25) -> Firm:
+    def make(name: str = "Test Firm LLP", seed: int | None = None, counts: dict[str, int] | None = None, scale: float = 0.25,
+             records: dict[str, int] | None = None) -> Firm:
         from mockserver.data.seeding import SeedPlan
+
+        counts = records if records is not None else counts
 
         state = clio_mock.state
         with state.store.write():

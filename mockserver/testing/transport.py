@@ -373,11 +373,15 @@ except ImportError:  # pragma: no cover - httpx is a dependency; the names stay 
 # --------------------------------------------------------------------------- requests
 
 
+def _latin1(value: Any) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode("latin-1")
+
+
 def _requests_exchange(request: Any) -> Exchange:
     """A ``requests.PreparedRequest`` as an exchange (requests leaves ``Host`` to http.client)."""
     parts = urlsplit(request.url)
     scheme, host, port = parts.scheme.lower(), (parts.hostname or ""), parts.port
-    headers = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in request.headers.items()]
+    headers = [(_latin1(k).lower(), _latin1(v)) for k, v in request.headers.items()]
     if not any(k == b"host" for k, _ in headers):
         headers.insert(0, (b"host", _host_header(host, port, scheme).encode("ascii")))
     body = request.body
@@ -449,8 +453,7 @@ class _RawBody:
 
 def requests_response(adapter: Any, request: Any, response: SyncResponse) -> Any:
     """A ``requests.Response`` built the way ``HTTPAdapter`` builds one (cookies, encoding, url)."""
-    from urllib3 import HTTPResponse
-    from urllib3 import HTTPHeaderDict
+    from urllib3 import HTTPHeaderDict, HTTPResponse
 
     headers = HTTPHeaderDict()
     for name, value in response.headers:

@@ -282,7 +282,8 @@ class DomainRules:
         if not rules or model is None or model_name not in firm.account.tables:
             return
         creates = [r for r in rules if r.on in ("write", "create") and r.kind != "validate" and (not derive_only or r.kind == "derive")]
-        updates = [r for r in rules if r.on in ("write", "update") and r.kind != "validate" and not derive_only]
+        # the replayed last change runs what a change triggers: transitions and their links
+        updates = [r for r in rules if r.on in ("write", "update") and r.kind in ("transition", "link") and not derive_only]
         owned = () if derive_only else tuple(self.owned(model_name))
         prior_of = None if derive_only else PRIOR_STATES.get(model_name)
         for record in list(firm.table(model_name)):

@@ -63,21 +63,22 @@ def initials_of(record: Record) -> str | None:
     return letters.upper() or None
 
 
-def _primary(entries_key: str, value_key: str, primary_field: str, secondary_field: str | None):
+def _primary(entries_key: str, value_key: str, primary_field: str, secondary_field: str | None, flag: str):
     """``primary_email_address`` is the address of the entry marked primary; exactly one
-    entry is primary when there are any (a write marking a new one moves the mark)."""
+    entry is primary when there are any (a write marking a new one, with the request's
+    ``default_email``/``default_number`` or ``primary``, moves the mark)."""
 
     def apply(change: Change) -> None:
         entries = change.record.get(entries_key)
         if isinstance(entries, list) and entries:
-            sent = [e for e in change.data.get(entries_key) or [] if isinstance(e, dict) and e.get("primary")]
+            sent = [e for e in change.data.get(entries_key) or [] if isinstance(e, dict) and (e.get(flag) or e.get("primary"))]
             chosen = None
             if sent:  # the entry this write marked primary wins: the last one sent
                 wanted = sent[-1]
                 chosen = next((e for e in entries if wanted.get("id") is not None and e.get("id") == wanted["id"]), None)
                 if chosen is None:
                     value = wanted.get(value_key)
-                    chosen = next((e for e in reversed(entries) if e.get(value_key) == value and e.get("primary")), None)
+                    chosen = next((e for e in reversed(entries) if e.get(value_key) == value), None)
             if chosen is None:
                 chosen = next((e for e in entries if e.get("primary")), entries[0])
             for entry in entries:
@@ -102,8 +103,8 @@ def _primary(entries_key: str, value_key: str, primary_field: str, secondary_fie
     return apply, holds, (primary_field,) + ((secondary_field,) if secondary_field else ())
 
 
-_email_apply, _email_holds, _email_owns = _primary("email_addresses", "address", "primary_email_address", "secondary_email_address")
-_phone_apply, _phone_holds, _phone_owns = _primary("phone_numbers", "number", "primary_phone_number", "secondary_phone_number")
+_email_apply, _email_holds, _email_owns = _primary("email_addresses", "address", "primary_email_address", "secondary_email_address", "default_email")
+_phone_apply, _phone_holds, _phone_owns = _primary("phone_numbers", "number", "primary_phone_number", "secondary_phone_number", "default_number")
 
 NAME_SOURCE = ("Contact_base.name 'The full name of the Contact'; first_name 'First name of the Person'; "
                "BEHAVIOR.md 4.4 (contacts created with only name are split into first/last names; "
@@ -120,12 +121,13 @@ RULES = [
             "names (a company: of its first three words), as Clio's avatars show them"),
     Rule("Contact", "primary-email", "derive",
          "Contact_base.primary_email_address 'The primary email address associated with this Contact'; "
-         "EmailAddress_base.primary 'Whether it is the default for this contact' (one default). "
+         "EmailAddress_base.primary 'Whether it is the default for this contact' (one default); the request's "
+         "default_email 'Whether or not the Contact should be the default email'. "
          "UNCONFIRMED: secondary_email_address is the first other entry",
          _email_apply, _email_holds, _email_owns),
     Rule("Contact", "primary-phone", "derive",
          "Contact_base.primary_phone_number 'The primary phone number associated with this Contact'; "
-         "PhoneNumber_base.primary (one default). UNCONFIRMED: secondary_phone_number is the first other entry",
+         "PhoneNumber_base.primary (one default); the request's default_number. UNCONFIRMED: secondary_phone_number is the first other entry",
          _phone_apply, _phone_holds, _phone_owns),
     derived("User", "user-name", ("name",), lambda f, r: {"name": full_name(r, middle=False) or r.get("name")},
             "User_base.name 'The full name of the User' from first_name/last_name"),
