@@ -33,10 +33,18 @@ def release_memory() -> None:
         pass
 
 
-def compact(record: Record) -> Record:
+SHORT_TEXT = 16  # dates, enum values, codes: few distinct values, one copy of each
+
+
+def compact(record: Record, strings: dict[str, str] | None = None) -> Record:
     """The record without its null fields: an absent field reads as null (every reader uses
-    ``.get``) and a record a few keys smaller often fits a dict half the size."""
-    return {key: value for key, value in record.items() if value is not None}
+    ``.get``) and a record a few keys smaller often fits a dict half the size. Short strings
+    equal to one in ``strings`` become that one (a firm's dates and enum values, once each)."""
+    if strings is None:
+        return {key: value for key, value in record.items() if value is not None}
+    share = strings.setdefault
+    return {key: share(value, value) if type(value) is str and len(value) <= SHORT_TEXT else value
+            for key, value in record.items() if value is not None}
 
 
 class Table:
@@ -94,9 +102,9 @@ class Table:
     def __iter__(self) -> Iterator[Record]:
         return self.scan()
 
-    def compact(self) -> None:
+    def compact(self, strings: dict[str, str] | None = None) -> None:
         """Store every record without its null fields (after seeding, before anyone holds them)."""
-        self.rows = {record_id: compact(record) for record_id, record in self.rows.items()}
+        self.rows = {record_id: compact(record, strings) for record_id, record in self.rows.items()}
 
 
 @dataclass
@@ -130,8 +138,10 @@ class Account:
         return sum(len(t) for t in self.tables.values())
 
     def compact(self) -> None:
+        """Every table compacted, sharing one copy of each short string across the firm."""
+        strings: dict[str, str] = {}
         for table in self.tables.values():
-            table.compact()
+            table.compact(strings)
 
 
 class MemoryStore:
