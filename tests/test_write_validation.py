@@ -60,7 +60,6 @@ def test_id_null_clears_an_association(client):
 
 
 def test_id_null_is_refused_where_the_spec_says_null_is_not_valid(client):
-    matter = _first(client, "matters")
     r = client.post("/api/v4/notes.json", json={"data": {"type": "Matter", "matter": {"id": None}, "subject": "x"}})
     assert r.status_code == 422
 

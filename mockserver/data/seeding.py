@@ -291,8 +291,8 @@ def _custom_field_values(account: Account, rng: random.Random) -> None:
     """A custom field value is for a field of its record's kind, with a value of the field's
     type (a number for ``numeric``, a date for ``date``...), and its id names that type."""
     fields: dict[str, list[Record]] = {}
-    for field in _rows(account.tables, "CustomField"):
-        fields.setdefault(field.get("parent_type") or "", []).append(field)
+    for custom_field in _rows(account.tables, "CustomField"):
+        fields.setdefault(custom_field.get("parent_type") or "", []).append(custom_field)
     for model in ("Matter", "Contact"):
         choices = fields.get(model)
         for record in _rows(account.tables, model):
