@@ -25,10 +25,14 @@ CHILD = r"""
 import asyncio, json, sys, time
 from mockserver.app import create_app
 from mockserver.config import Settings
-from mockserver.spec.source import load_index
+try:
+    from mockserver.spec.source import load_index
+except ImportError:  # a baseline from before the package was in layers (and --records was `counts`)
+    from mockserver.specsource import load_index
 spec, matters, reads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 index = load_index(spec)
-settings = Settings(spec=spec, records={"Matter": matters}, rate_limit=0, index_cache=False)
+records = "records" if "records" in Settings.__dataclass_fields__ else "counts"
+settings = Settings(spec=spec, rate_limit=0, index_cache=False, **{records: {"Matter": matters}})
 start = time.perf_counter()
 app = create_app(settings, index=index)
 seed_s = time.perf_counter() - start
