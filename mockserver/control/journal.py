@@ -137,11 +137,14 @@ class JournalEntry:
     """One request and its answer. ``body`` is the request body (JSON or text), ``status`` and
     ``response_status`` the answer's status (0: no answer, e.g. a dropped connection)."""
 
-    __slots__ = ("id", "time", "method", "path", "query", "source", "token_hint", "request_headers", "_body", "body_bytes",
-                 "status", "response_headers", "_response", "response_bytes", "duration_ms", "size", "_parsed", "held")
+    # Headers are kept as the ASGI (bytes) pairs and decoded, masked, when first read: the journal
+    # runs on every API request, and most entries are never read.
+    __slots__ = ("id", "time", "method", "path", "query", "source", "token_hint", "_request_raw", "_body", "body_bytes",
+                 "status", "_response_raw", "_response", "response_bytes", "duration_ms", "size", "_parsed", "held")
 
     def __init__(self, id: int, time: float, method: str, path: str, query: str, body: Any = None, status: int = 0,
-                 token_hint: str | None = None, *, source: str = "api", request_headers: dict[str, str] | None = None,
+                 token_hint: str | None = None, *, source: str = "api",
+                 request_headers: dict[str, str] | list[tuple[bytes, bytes]] | None = None,
                  body_bytes: int | None = None, authorization: str | None = None) -> None:
         """``body`` is the request body as the raw bytes that passed (the journal's way; parsed
         when read) or an already decoded value."""
@@ -149,8 +152,12 @@ class JournalEntry:
             query = scrub_query(query)
         self.id, self.time, self.method, self.path, self.query, self.source = id, time, method, path, query, source
         self.token_hint = token_hint if authorization is None else hint_of(authorization)
-        self.request_headers = request_headers or {}
         self._parsed: dict[str, Any] = {}
+        self._request_raw: list[tuple[bytes, bytes]] = []
+        if isinstance(request_headers, dict):
+            self._parsed["request_headers"] = request_headers
+        elif request_headers:
+            self._request_raw = request_headers
         if isinstance(body, (bytes, bytearray)):
             self._body = bytes(body)
             self.body_bytes = len(self._body) if body_bytes is None else body_bytes
@@ -158,15 +165,30 @@ class JournalEntry:
             self._body, self.body_bytes = b"", 0 if body_bytes is None else body_bytes
             self._parsed["body"] = body
         self.status = status
-        self.response_headers: dict[str, str] = {}
+        self._response_raw: list[tuple[bytes, bytes]] = []
         self._response, self.response_bytes = b"", 0
         self.duration_ms = 0.0
         self.held = False  # in the journal (False once evicted or cleared)
         self.size = self._measure()
 
     def _measure(self) -> int:
-        headers = sum(len(k) + len(v) for h in (self.request_headers, self.response_headers) for k, v in h.items())
+        headers = sum(map(len, itertools.chain.from_iterable(self._request_raw))) + sum(map(len, itertools.chain.from_iterable(self._response_raw)))
         return ENTRY_OVERHEAD + len(self.path) + len(self.query) + len(self._body) + len(self._response) + headers
+
+    @property
+    def request_headers(self) -> dict[str, str]:
+        if "request_headers" not in self._parsed:
+            self._parsed["request_headers"] = headers_dict(self._request_raw)
+        return self._parsed["request_headers"]
+
+    @property
+    def response_headers(self) -> dict[str, str]:
+        if "response_headers" not in self._parsed:
+            found = headers_dict(self._response_raw)
+            if self.source == "oauth" and "location" in found:
+                found["location"] = scrub_url(found["location"])  # the authorization code rides the redirect
+            self._parsed["response_headers"] = found
+        return self._parsed["response_headers"]
 
     @property
     def body(self) -> Any:
@@ -223,7 +245,7 @@ class Journal:
         """Journal a request when its answer starts (so a client that got it finds it here)."""
         authorization = next((v.decode("latin-1") for k, v in headers if k == b"authorization"), None)
         entry = JournalEntry(next(self.counter), now, method, path, query.decode("latin-1"), body.value(), status,
-                             source=source, request_headers=headers_dict(headers), body_bytes=body.total, authorization=authorization)
+                             source=source, request_headers=list(headers), body_bytes=body.total, authorization=authorization)
         with self.lock:
             self.entries.append(entry)
             entry.held = True
@@ -233,10 +255,11 @@ class Journal:
 
     def answered(self, entry: JournalEntry, headers: list[tuple[bytes, bytes]]) -> None:
         """The answer's headers (called at the response start)."""
-        found = headers_dict(headers)
-        if entry.source == "oauth" and "location" in found:
-            found["location"] = scrub_url(found["location"])  # the authorization code rides the redirect
-        self._resize(entry, lambda: setattr(entry, "response_headers", found))
+        def fill() -> None:
+            entry._response_raw = list(headers)
+            entry._parsed.pop("response_headers", None)
+
+        self._resize(entry, fill)
 
     def finish(self, entry: JournalEntry, body: BodyTap, duration_ms: float) -> None:
         """The answer's body and how long it took (called before its last chunk leaves)."""
