@@ -76,6 +76,16 @@ def operation_url(index, account, engine, op, skip: int = 0) -> str:
     return "/api/v4" + path
 
 
+def stop(proc: subprocess.Popen) -> None:
+    """Stop a server subprocess: SIGTERM (it finishes in-flight requests), SIGKILL if it hangs."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
 def free_port() -> int:
     """A free loopback port for a server subprocess."""
     import socket
@@ -116,9 +126,4 @@ def serve(*args: str, env: dict | None = None, timeout: float = 60.0):
                 pytest.fail(f"clio-mock did not start:\n{log.read().decode(errors='replace')[-4000:]}")
             yield url
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+            stop(proc)

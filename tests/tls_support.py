@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import free_port
+from conftest import free_port, stop
 
 CLIO_HOSTS = ("app.clio.com", "eu.app.clio.com", "ca.app.clio.com", "au.app.clio.com")
 NODE_DIR = Path(__file__).parent / "node"
@@ -62,12 +62,7 @@ def serve_tls(*args: str, cache_dir: Path, proxy: bool = False, host: str = "127
                 pytest.fail(f"clio-mock --tls did not start:\n{log.read().decode(errors='replace')[-4000:]}")
             yield live
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+            stop(proc)
 
 
 def _healthy(live: LiveTls, proc: subprocess.Popen, timeout: float) -> bool:
