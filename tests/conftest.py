@@ -76,6 +76,19 @@ def operation_url(index, account, engine, op, skip: int = 0) -> str:
     return "/api/v4" + path
 
 
+@contextlib.contextmanager
+def chromium():
+    """Debian's headless Chromium driven by Playwright (no browser download), closed afterwards."""
+    from playwright import sync_api
+
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 def stop(proc: subprocess.Popen) -> None:
     """Stop a server subprocess: SIGTERM (it finishes in-flight requests), SIGKILL if it hangs."""
     proc.terminate()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import CHROMIUM, CHROMIUM_ARGS, serve
+from conftest import CHROMIUM, chromium, serve
 
 if not CHROMIUM.exists():
     pytest.skip(f"headless Chromium is expected at {CHROMIUM} (Debian package 'chromium')", allow_module_level=True)
@@ -94,12 +94,8 @@ def run(spec_path, receiver):
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 @pytest.fixture

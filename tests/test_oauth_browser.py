@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
-from conftest import CHROMIUM, CHROMIUM_ARGS, free_port, serve
+from conftest import CHROMIUM, chromium, free_port, serve
 
 if not CHROMIUM.exists():
     pytest.skip(f"headless Chromium is expected at {CHROMIUM} (Debian package 'chromium')", allow_module_level=True)
@@ -24,7 +24,6 @@ REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
 CLIENT_ID = "clio-mock-app-key"
 CLIENT_SECRET = "clio-mock-app-secret"
-LAUNCH_ARGS = CHROMIUM_ARGS
 TIMEOUT_MS = 20_000
 
 
@@ -70,12 +69,8 @@ def callback_url():
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from mockserver.engine.bodies import read_limited
 from mockserver.engine.errors import decimal
 from mockserver.engine.records import set_reference, stamp
 from mockserver.engine.store import Account, MemoryStore, Record
@@ -141,13 +142,9 @@ class DocumentUploads:
         declared = request.headers.get("content-length")
         if (decimal(declared) or 0) > MAX_UPLOAD_BYTES:
             return _s3_error(413, "EntityTooLarge", f"Your proposed upload exceeds the maximum allowed size ({MAX_UPLOAD_BYTES} bytes)")
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_UPLOAD_BYTES:
-                return _s3_error(413, "EntityTooLarge", f"Your proposed upload exceeds the maximum allowed size ({MAX_UPLOAD_BYTES} bytes)")
-            chunks.append(chunk)
-        body = b"".join(chunks)
+        body = await read_limited(request.stream(), MAX_UPLOAD_BYTES)
+        if body is None:
+            return _s3_error(413, "EntityTooLarge", f"Your proposed upload exceeds the maximum allowed size ({MAX_UPLOAD_BYTES} bytes)")
         if self._held(exclude=version) + len(body) > MAX_TOTAL_BYTES:
             return _s3_error(413, "EntityTooLarge", f"The mock holds at most {MAX_TOTAL_BYTES} bytes of uploads; reset it or delete documents")
         with self.store.write():

@@ -30,6 +30,7 @@ from mockserver.control.guard import (  # noqa: F401 (allowed_hosts, DASHBOARD_C
     fixture_path,
 )
 from mockserver.data.seeding import SeedPlan
+from mockserver.engine.bodies import read_limited
 from mockserver.engine.errors import ClioError
 
 if TYPE_CHECKING:
@@ -47,13 +48,9 @@ def _error(status: int, type_: str, message: str) -> JSONResponse:
 
 
 async def _json(request: Request) -> dict[str, Any]:
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_CONTROL_BODY:
-            raise ClioError(413, "PayloadTooLarge", f"Control API bodies are limited to {MAX_CONTROL_BODY} bytes")
-        chunks.append(chunk)
-    raw = b"".join(chunks)
+    raw = await read_limited(request.stream(), MAX_CONTROL_BODY)
+    if raw is None:
+        raise ClioError(413, "PayloadTooLarge", f"Control API bodies are limited to {MAX_CONTROL_BODY} bytes")
     if not raw.strip():
         return {}
     try:
@@ -183,7 +180,11 @@ class ControlApi:
         return JSONResponse({"grants": listing["grants"], "tokens": listing["tokens"]})
 
     async def scenarios(self, request: Request) -> Response:
-        from mockserver.data.scenarios import load_scenario, load_scenario_file, scenario_path
+        from mockserver.data.scenarios import (
+            load_scenario,
+            load_scenario_file,
+            scenario_path,
+        )
 
         body = await _json(request)
         account_id = body.get("account_id")

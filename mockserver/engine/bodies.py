@@ -9,6 +9,7 @@ the request schema gives, so the same validator checks all three.
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -18,6 +19,18 @@ from mockserver.engine.errors import bad_request
 
 _KEY = re.compile(r"\[([^\[\]]*)\]")
 MAX_DEPTH = 32  # Clio's deepest request schema nests about 5 levels; 255+ overflowed the recursion
+
+
+async def read_limited(chunks: AsyncIterator[bytes], limit: int) -> bytes | None:
+    """A streamed body whole, or None as soon as it passes ``limit`` bytes (the rest is not read,
+    so an oversized body never sits in memory)."""
+    kept, size = [], 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            return None
+        kept.append(chunk)
+    return b"".join(kept)
 
 
 async def read_body(content_type: str, raw: bytes, form_reader) -> Any:
