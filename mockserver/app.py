@@ -44,7 +44,7 @@ from mockserver.engine.errors import decimal
 from mockserver.engine.handlers import Engine
 from mockserver.engine.persistence import SqliteStore
 from mockserver.engine.records import Clock, RecordWriter
-from mockserver.engine.store import MemoryStore
+from mockserver.engine.store import MemoryStore, settle_heap
 from mockserver.logs import ACCESS, escape
 from mockserver.spec.index import SpecIndex
 from mockserver.spec.source import load_index, resolve_location
@@ -62,6 +62,76 @@ def safe_header(value: bytes) -> bytes:
     return _HEADER_JUNK.sub(b" ", value) if _HEADER_JUNK.search(value) else value
 
 
+def safe_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """``headers`` with every value made safe (one search over all of them in the common case:
+    tab, the joint, is a legal header character)."""
+    if _HEADER_JUNK.search(b"\t".join([v for _, v in headers])):
+        return [(k, safe_header(v)) for k, v in headers]
+    return list(headers)
+
+
+class Exchange:
+    """One HTTP request passing through the mock, with what the mock notes of it: its request
+    id (``X-Request-Id``, kept if the client sent one), its answer's status for the access log,
+    and, for API and OAuth requests, its journal entry. ``receive`` and ``send`` wrap the server's.
+
+    One object per request rather than a wrapper per concern: this runs on every API call.
+    """
+
+    __slots__ = ("scope", "_receive", "_send", "request_id", "started", "status", "journal", "source", "clock",
+                 "request_body", "response_body", "response_headers", "journaled")
+
+    def __init__(self, scope: dict, receive, send, journal: Journal | None, source: str, clock: Clock) -> None:
+        self.scope, self._receive, self._send = scope, receive, send
+        sent_id = next((v for k, v in scope["headers"] if k == b"x-request-id"), None)
+        self.request_id = safe_header(sent_id) if sent_id else os.urandom(8).hex().encode()
+        self.started, self.status = time.perf_counter(), 0
+        self.journal, self.source, self.clock = journal, source, clock
+        self.request_body = journal.tap() if journal is not None else None
+        self.response_body = journal.tap() if journal is not None else None
+        self.response_headers: list[tuple[bytes, bytes]] = []
+        self.journaled = journal is None
+
+    async def receive(self) -> dict:
+        message = await self._receive()
+        if self.request_body is not None:
+            self.request_body.add(message.get("body", b""))
+        return message
+
+    async def send(self, message: dict) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            self.status = message["status"]
+            self.response_headers = [*safe_headers(message.get("headers", [])), (b"x-request-id", self.request_id)]
+            message = {**message, "headers": self.response_headers}
+        elif kind == "http.response.body" and not self.journaled:
+            self.response_body.add(message.get("body", b""))  # type: ignore[union-attr]
+            if not message.get("more_body"):
+                self.note()  # before the last chunk leaves: a client that got the answer finds it journaled
+        await self._send(message)
+
+    def note(self) -> None:
+        """Journal the request as it was answered so far (status 0: no answer at all)."""
+        if self.journaled:
+            return
+        self.journaled = True
+        scope = self.scope
+        self.journal.add(self.clock.time(), scope["method"], scope["path"], scope.get("query_string", b""),  # type: ignore[union-attr]
+                         scope["headers"], self.request_body, self.status, self.source,  # type: ignore[arg-type]
+                         self.response_headers, self.response_body, self.elapsed_ms())
+
+    def elapsed_ms(self) -> float:
+        return (time.perf_counter() - self.started) * 1000
+
+    def log(self) -> None:
+        if ACCESS.isEnabledFor(logging.INFO):
+            scope = self.scope
+            ms = round(self.elapsed_ms(), 2)
+            method, path, rid = escape(scope["method"]), escape(scope["path"]), escape(self.request_id.decode("latin-1"))
+            ACCESS.info("%s %s %s %sms id=%s", method, path, self.status, ms, rid,
+                        extra={"request_id": rid, "method": method, "path": path, "status": self.status, "duration_ms": ms})
+
+
 class ClioMock:
     """ASGI entry point: ``/api/v4`` goes straight to the engine, the rest to Starlette.
 
@@ -77,92 +147,33 @@ class ClioMock:
         if scope["type"] != "http":
             await self.other(scope, receive, send)
             return
-        await self._logged(scope, receive, send)
-
-    async def _logged(self, scope: dict, receive, send) -> None:
-        """Give the request an id (``X-Request-Id``, kept if the client sent one) and log it."""
-        request_id = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), None) or os.urandom(8).hex()
-        started, status = time.perf_counter(), 0
-        scope["clio_mock.request_id"] = request_id  # the journal shows it with the answer's headers
-
-        async def send_with_id(message):
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = [(k, safe_header(v)) for k, v in message.get("headers", [])]
-                message = {**message, "headers": [*headers, (b"x-request-id", safe_header(request_id.encode("latin-1")))]}
-            await send(message)
-
-        try:
-            await self._route(scope, receive, send_with_id)
-        finally:
-            if self.state.settings.access_log and ACCESS.isEnabledFor(logging.INFO):
-                ms = round((time.perf_counter() - started) * 1000, 2)
-                path, rid = escape(scope["path"]), escape(request_id)
-                ACCESS.info("%s %s %s %sms id=%s", escape(scope["method"]), path, status, ms, rid,
-                            extra={"request_id": rid, "method": escape(scope["method"]), "path": path, "status": status, "duration_ms": ms})
-
-    async def _route(self, scope: dict, receive, send) -> None:
-        path = scope["path"]
-        if path.startswith(CONTROL_PREFIX):
-            await self.other(scope, receive, send)
-            return
+        path, state = scope["path"], self.state
         if path.startswith(API_PREFIX + "/"):
-            await self._journaled(self.api, "api", scope, receive, send)
-        elif path.startswith(OAUTH_PREFIX):
-            await self._journaled(self.other, "oauth", scope, receive, send)
+            app, source, faulted = self.api, "api", True
+        elif path.startswith(CONTROL_PREFIX):
+            app, source, faulted = self.other, "", False
         else:
-            await self._faulted(self.other, scope, receive, send)
+            app, source, faulted = self.other, "oauth" if path.startswith(OAUTH_PREFIX) else "", True
+        exchange = Exchange(scope, receive, send, state.journal if source else None, source, state.clock)
+        try:
+            if not faulted or not await self._fault(scope, exchange):
+                await app(scope, exchange.receive, exchange.send)
+        finally:
+            exchange.note()
+            if state.settings.access_log:
+                exchange.log()
 
-    async def _faulted(self, app, scope: dict, receive, send) -> None:
-        """Serve with ``app`` unless an injected fault answers first."""
+    async def _fault(self, scope: dict, exchange: Exchange) -> bool:
+        """Answer with an injected fault, if one matches; True when it answered."""
         store, faults = self.state.store, self.state.faults
         store.refresh()  # faults another worker added (--workers N share them through --data)
-        fault = None
-        if faults.active:
-            with store.write():  # a count is one budget across workers: pick and count under the lock
-                fault = faults.pick(scope["method"], scope["path"])
-                if fault is not None and fault.count is not None:
-                    self.state.controls_changed("faults")
-        if fault is None or not await inject(fault, send):
-            await app(scope, receive, send)
-
-    async def _journaled(self, app, source: str, scope: dict, receive, send) -> None:
-        """Serve a request (faults included), noting what it asked and how it was answered."""
-        journal = self.state.journal
-        request_body, response_body = journal.tap(), journal.tap()
-        started = time.perf_counter()
-        entry = None
-
-        def begin(status: int, headers) -> None:
-            nonlocal entry
-            if entry is None:  # before the answer leaves, so a client that got it finds it journaled
-                entry = journal.begin(self.state.clock.time(), scope["method"], scope["path"], scope.get("query_string", b""),
-                                      scope["headers"], request_body, status, source)
-                if headers is not None:
-                    request_id = scope.get("clio_mock.request_id")
-                    journal.answered(entry, [*headers, (b"x-request-id", request_id.encode("latin-1"))] if request_id else headers)
-
-        async def tap_receive():
-            message = await receive()
-            request_body.add(message.get("body", b""))
-            return message
-
-        async def tap_send(message):
-            if message["type"] == "http.response.start":
-                begin(message["status"], message.get("headers", []))
-            elif message["type"] == "http.response.body":
-                response_body.add(message.get("body", b""))
-                if not message.get("more_body") and entry is not None:
-                    journal.finish(entry, response_body, (time.perf_counter() - started) * 1000)
-            await send(message)
-
-        try:
-            await self._faulted(app, scope, tap_receive, tap_send)
-        finally:
-            begin(0, None)  # no answer at all
-            if entry is not None and not entry.duration_ms:
-                journal.finish(entry, response_body, (time.perf_counter() - started) * 1000)
+        if not faults.active:
+            return False
+        with store.write():  # a count is one budget across workers: pick and count under the lock
+            fault = faults.pick(scope["method"], scope["path"])
+            if fault is not None and fault.count is not None:
+                self.state.controls_changed("faults")
+        return fault is not None and await inject(fault, exchange.send)
 
 
 def dev_token(settings: Settings) -> str | None:
@@ -201,8 +212,11 @@ def build_state(settings: Settings, index: SpecIndex | None = None) -> MockState
         journal=Journal(settings.journal_entries, settings.journal_body_bytes, settings.journal_bytes),
     )
     with store.write():  # with --data, the first process seeds; the rest load what it wrote
-        if not store.has_data():
+        seeded = not store.has_data()
+        if seeded:
             state.reset()
+    if not seeded:
+        settle_heap()  # firms loaded from the data file are as long-lived as seeded ones
     return state
 
 

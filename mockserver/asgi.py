@@ -22,6 +22,9 @@ def app_from_env() -> ClioMock:
     """The app of one worker (uvicorn and granian call this with ``factory=True``)."""
     from mockserver.logs import configure_logging
 
+    from mockserver.serving.runner import tune_collector
+
     settings = Settings(**orjson.loads(os.environ[SETTINGS_ENV]))
     configure_logging(settings.log_level, settings.json_logs)  # a new process: its own access log
+    tune_collector()
     return create_app(settings)

@@ -189,8 +189,9 @@ def serve(args: argparse.Namespace) -> int:
     for fixture in settings.fixture:  # a bad file is one line naming file, place and reason (exit 2)
         firm = load_scenario_file(app.state, fixture)
         announce(f"clio-mock: loaded {fixture} as firm {firm.id} ({firm.name}, {firm.count()} records)", settings.json_logs)
-    from mockserver.serving.runner import plan
+    from mockserver.serving.runner import plan, tune_collector
 
+    tune_collector()
     serving = plan(settings, index, app)  # --tls and --proxy-port: certificates and the proxy's socket
     for note in serving.notes:
         announce(f"clio-mock: {note}", settings.json_logs)

@@ -166,6 +166,9 @@ class OAuthConfig:
     redirect_origins: tuple[str, ...] = ()  # more origins every app may redirect to (containers: http://app:3000)
 
 
+PRINCIPALS_KEPT = 4096
+
+
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -185,6 +188,9 @@ class OAuthServer(Authenticator):
     form_secret: str = field(default_factory=lambda: secrets.token_hex(32))  # signs approval-form tokens
     pruned_at: float = 0.0
     restored: bool = False
+    # Token -> (stored entry, grant, principal) of tokens recently seen: a request skips the
+    # digest and the scope set while the entry is still the stored one (bounded; memory only).
+    principals: dict[str, tuple[AccessToken, Grant, Principal]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         # Apps, grants and tokens persist with the records (--data) and are shared by workers.
@@ -342,6 +348,12 @@ class OAuthServer(Authenticator):
         token = bearer_token(authorization)
         if token is None:
             raise ClioError(401, "Unauthorized", "An access token is required: send Authorization: Bearer <token>")
+        seen = self.principals.get(token)
+        if seen is not None:  # the same token again: still the stored entry, unexpired, unrevoked?
+            entry, grant, principal = seen
+            if self.tokens.get(entry.digest) is entry and not grant.revoked and entry.expires_at > now and grant.account_id in self.store.accounts:
+                return principal
+            del self.principals[token]
         entry = self.tokens.get(_digest(token))
         grant = self.grants.get(entry.grant_id) if entry else None
         if entry is None or grant is None or grant.revoked or entry.expires_at <= now:
@@ -349,7 +361,11 @@ class OAuthServer(Authenticator):
         if self.store.account(grant.account_id) is None:
             raise AuthError()
         scopes = frozenset(f"{area}:{level}" for area, level in grant.permissions.items())
-        return Principal(grant.account_id, grant.user_id, entry.digest, scopes)
+        principal = Principal(grant.account_id, grant.user_id, entry.digest, scopes)
+        if len(self.principals) >= PRINCIPALS_KEPT:
+            self.principals.clear()
+        self.principals[token] = (entry, grant, principal)
+        return principal
 
     def _mint(self, client_id: str, account_id: int, user_id: int | None, token: str | None = None, lifetime: int | None = None) -> dict[str, Any]:
         app = self.apps[client_id]

@@ -108,6 +108,10 @@ def decode_body(raw: bytes, total: int) -> Any:
         return raw.decode("utf-8", "replace")
 
 
+def _header_bytes(headers: list[tuple[bytes, bytes]]) -> int:
+    return sum([len(k) + len(v) for k, v in headers])
+
+
 class BodyTap:
     """Collects at most ``limit`` bytes of a body passing in chunks, and counts all of it."""
 
@@ -137,65 +141,73 @@ class JournalEntry:
     """One request and its answer. ``body`` is the request body (JSON or text), ``status`` and
     ``response_status`` the answer's status (0: no answer, e.g. a dropped connection)."""
 
-    # Headers are kept as the ASGI (bytes) pairs and decoded, masked, when first read: the journal
-    # runs on every API request, and most entries are never read.
-    __slots__ = ("id", "time", "method", "path", "query", "source", "token_hint", "_request_raw", "_body", "body_bytes",
-                 "status", "_response_raw", "_response", "response_bytes", "duration_ms", "size", "_parsed", "held")
+    # Everything is kept as it passed (ASGI header pairs, body bytes, the raw query) and decoded,
+    # masked and parsed when first read: the journal runs on every API request, and most
+    # entries are never read.
+    __slots__ = ("id", "time", "method", "path", "_query", "source", "_request_raw", "_body", "body_bytes",
+                 "status", "_response_raw", "_response", "response_bytes", "_duration", "size", "_parsed", "held")
 
-    def __init__(self, id: int, time: float, method: str, path: str, query: str, body: Any = None, status: int = 0,
-                 token_hint: str | None = None, *, source: str = "api",
-                 request_headers: dict[str, str] | list[tuple[bytes, bytes]] | None = None,
-                 body_bytes: int | None = None, authorization: str | None = None) -> None:
-        """``body`` is the request body as the raw bytes that passed (the journal's way; parsed
-        when read) or an already decoded value."""
-        if source == "oauth":  # codes and secrets travel in OAuth queries, bodies and redirects
-            query = scrub_query(query)
-        self.id, self.time, self.method, self.path, self.query, self.source = id, time, method, path, query, source
-        self.token_hint = token_hint if authorization is None else hint_of(authorization)
-        self._parsed: dict[str, Any] = {}
-        self._request_raw: list[tuple[bytes, bytes]] = []
-        if isinstance(request_headers, dict):
-            self._parsed["request_headers"] = request_headers
-        elif request_headers:
-            self._request_raw = request_headers
-        if isinstance(body, (bytes, bytearray)):
-            self._body = bytes(body)
-            self.body_bytes = len(self._body) if body_bytes is None else body_bytes
-        else:
-            self._body, self.body_bytes = b"", 0 if body_bytes is None else body_bytes
-            self._parsed["body"] = body
+    def __init__(self, id: int, time: float, method: str, path: str, query: bytes | str = b"", source: str = "api",
+                 request_headers: list[tuple[bytes, bytes]] | None = None, body: bytes = b"", body_bytes: int | None = None,
+                 status: int = 0, response_headers: list[tuple[bytes, bytes]] | None = None, response: bytes = b"",
+                 response_bytes: int | None = None, duration_ms: float = 0.0) -> None:
+        """``body`` and ``response`` are the (truncated) bytes that passed, ``body_bytes`` and
+        ``response_bytes`` how many passed in all."""
+        self.id, self.time, self.method, self.path, self._query, self.source = id, time, method, path, query, source
+        self._request_raw = request_headers or []
+        self._body, self.body_bytes = body, len(body) if body_bytes is None else body_bytes
         self.status = status
-        self._response_raw: list[tuple[bytes, bytes]] = []
-        self._response, self.response_bytes = b"", 0
-        self.duration_ms = 0.0
+        self._response_raw = response_headers or []
+        self._response, self.response_bytes = response, len(response) if response_bytes is None else response_bytes
+        self._duration = duration_ms
+        self._parsed: dict[str, Any] | None = None
         self.held = False  # in the journal (False once evicted or cleared)
-        self.size = self._measure()
+        self.size = (ENTRY_OVERHEAD + len(path) + len(query) + len(body) + len(response)
+                     + _header_bytes(self._request_raw) + _header_bytes(self._response_raw))
 
-    def _measure(self) -> int:
-        headers = sum(map(len, itertools.chain.from_iterable(self._request_raw))) + sum(map(len, itertools.chain.from_iterable(self._response_raw)))
-        return ENTRY_OVERHEAD + len(self.path) + len(self.query) + len(self._body) + len(self._response) + headers
+    def _cached(self, key: str, make) -> Any:
+        parsed = self._parsed
+        if parsed is None:
+            parsed = self._parsed = {}
+        if key not in parsed:
+            parsed[key] = make()
+        return parsed[key]
+
+    @property
+    def query(self) -> str:
+        def make() -> str:
+            query = self._query.decode("latin-1") if isinstance(self._query, bytes) else self._query
+            return scrub_query(query) if self.source == "oauth" else query  # codes and secrets travel in OAuth queries
+        return self._cached("query", make)
+
+    @property
+    def token_hint(self) -> str | None:
+        """The first characters of the request's access token (never the whole of it)."""
+        return self._cached("token_hint", lambda: hint_of(next((v.decode("latin-1") for k, v in self._request_raw if k == b"authorization"), None)))
+
+    @property
+    def duration_ms(self) -> float:
+        return round(self._duration, 3)
 
     @property
     def request_headers(self) -> dict[str, str]:
-        if "request_headers" not in self._parsed:
-            self._parsed["request_headers"] = headers_dict(self._request_raw)
-        return self._parsed["request_headers"]
+        return self._cached("request_headers", lambda: headers_dict(self._request_raw))
 
     @property
     def response_headers(self) -> dict[str, str]:
-        if "response_headers" not in self._parsed:
+        def make() -> dict[str, str]:
             found = headers_dict(self._response_raw)
             if self.source == "oauth" and "location" in found:
                 found["location"] = scrub_url(found["location"])  # the authorization code rides the redirect
-            self._parsed["response_headers"] = found
-        return self._parsed["response_headers"]
+            return found
+        return self._cached("response_headers", make)
 
     @property
     def body(self) -> Any:
-        if "body" not in self._parsed:
+        def make() -> Any:
             body = decode_body(self._body, self.body_bytes)
-            self._parsed["body"] = scrub(body) if self.source == "oauth" else body
-        return self._parsed["body"]
+            return scrub(body) if self.source == "oauth" else body
+        return self._cached("body", make)
 
     @property
     def response_status(self) -> int:
@@ -203,10 +215,10 @@ class JournalEntry:
 
     @property
     def response_body(self) -> Any:
-        if "response" not in self._parsed:
+        def make() -> Any:
             body = decode_body(self._response, self.response_bytes)
-            self._parsed["response"] = scrub(body) if self.source == "oauth" else body
-        return self._parsed["response"]
+            return scrub(body) if self.source == "oauth" else body
+        return self._cached("response", make)
 
     @property
     def truncated(self) -> bool:
@@ -240,45 +252,20 @@ class Journal:
         """A collector for one body, cut at this journal's ``max_body``."""
         return BodyTap(self.max_body)
 
-    def begin(self, now: float, method: str, path: str, query: bytes, headers: list[tuple[bytes, bytes]], body: BodyTap,
-              status: int, source: str = "api") -> JournalEntry:
-        """Journal a request when its answer starts (so a client that got it finds it here)."""
-        authorization = next((v.decode("latin-1") for k, v in headers if k == b"authorization"), None)
-        entry = JournalEntry(next(self.counter), now, method, path, query.decode("latin-1"), body.value(), status,
-                             source=source, request_headers=list(headers), body_bytes=body.total, authorization=authorization)
+    def add(self, now: float, method: str, path: str, query: bytes, headers: list[tuple[bytes, bytes]], body: BodyTap,
+            status: int, source: str = "api", response_headers: list[tuple[bytes, bytes]] | None = None,
+            response: BodyTap | None = None, duration_ms: float = 0.0) -> JournalEntry:
+        """Journal one request and its answer in one step (the app calls it before the answer's
+        last chunk leaves, so a client that got the answer finds it here)."""
+        entry = JournalEntry(next(self.counter), now, method, path, query, source, headers, body.value(), body.total, status,
+                             response_headers, response.value() if response is not None else b"",
+                             response.total if response is not None else 0, duration_ms)
         with self.lock:
             self.entries.append(entry)
             entry.held = True
             self.bytes += entry.size
             self._evict()
         return entry
-
-    def answered(self, entry: JournalEntry, headers: list[tuple[bytes, bytes]]) -> None:
-        """The answer's headers (called at the response start)."""
-        def fill() -> None:
-            entry._response_raw = list(headers)
-            entry._parsed.pop("response_headers", None)
-
-        self._resize(entry, fill)
-
-    def finish(self, entry: JournalEntry, body: BodyTap, duration_ms: float) -> None:
-        """The answer's body and how long it took (called before its last chunk leaves)."""
-
-        def fill() -> None:
-            entry._response, entry.response_bytes = body.value(), body.total
-            entry.duration_ms = round(duration_ms, 3)
-            entry._parsed.pop("response", None)
-
-        self._resize(entry, fill)
-
-    def _resize(self, entry: JournalEntry, change) -> None:
-        with self.lock:
-            change()
-            size = entry._measure()
-            if entry.held:
-                self.bytes += size - entry.size
-            entry.size = size
-            self._evict()
 
     def _evict(self) -> None:
         while self.entries and (len(self.entries) > self.size or (self.bytes > self.max_bytes and len(self.entries) > 1)):
@@ -293,7 +280,7 @@ class Journal:
         tap = self.tap()
         tap.add(raw_body)
         headers = [(b"authorization", authorization.encode("latin-1"))] if authorization else []
-        return self.begin(now, method, path, query, headers, tap, status, source)
+        return self.add(now, method, path, query, headers, tap, status, source)
 
     def find(self, method: str | None = None, path: str | None = None, since: int = 0, status: str | int | None = None,
              source: str | None = None, limit: int | None = None) -> list[JournalEntry]:

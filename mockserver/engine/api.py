@@ -20,6 +20,7 @@ from mockserver.engine.bodies import coerce, read_body
 from mockserver.engine.errors import ClioError, bad_request, unprocessable
 from mockserver.engine.handlers import ApiRequest, ApiResponse, Engine, Principal
 from mockserver.engine.jsonenc import dumps
+from mockserver.engine.readcache import CONDITIONAL, ReadCache
 from mockserver.engine.routing import Router
 from mockserver.engine.writes import WriteSchema, out_of_range, writable
 from mockserver.engine.urls import origin
@@ -88,6 +89,7 @@ class ApiApp:
         self.hooks = hooks or []
         # A configured public base URL wins over the Host header for links (paging, redirects).
         self.public_url = public_url
+        self.reads = ReadCache()  # answers to repeated reads, while nothing is written
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
@@ -121,18 +123,44 @@ class ApiApp:
         path = scope["path"][len(API_PREFIX):] or "/"
         op, path_params = self.router.match("GET" if method == "HEAD" else method, path)
         self.engine.store.refresh()  # another worker may have written (--data with --workers)
-        principal = self.authenticator.authenticate(headers.get("authorization"), self.now())
+        now = self.now()
+        principal = self.authenticator.authenticate(headers.get("authorization"), now)
         for hook in self.hooks:
             extra.update(hook(principal, op, headers) or {})
+        base_url = _base_url(scope, headers, self.public_url)
+        if method == "GET" and self.engine.pure_read(op) and not any(h in headers for h in CONDITIONAL):
+            # Today's date is an input (date filters): minutes, so a date boundary in any zone is one too.
+            key = (principal.account_id, principal.user_id, scope["path"], scope.get("query_string", b""), version, base_url, int(now // 60))
+            store = self.engine.store
+            generation = store.generation
+            kept = self.reads.get(key, generation)
+            if kept is not None:
+                return kept
+            response = self._handle(scope, receive, headers, op, path_params, principal, base_url, path, version)
+            if response.status == 200 and generation % 2 == 0 and store.generation == generation:  # no write ran meanwhile
+                response.body = _payload(response)
+                self.reads.put(key, generation, response.status, response.body, response.headers)
+            return response
+        return await self._call(scope, receive, headers, op, path_params, principal, base_url, path, version)
+
+    async def _call(self, scope: dict, receive: Callable, headers: dict[str, str], op: Operation, path_params: dict[str, str],
+                    principal: Principal, base_url: str, path: str, version: str) -> ApiResponse:
+        data = await self._body(scope, receive, headers, op) if op.request_schema is not None else None
+        return self.engine.handle(self._request(scope, headers, op, path_params, principal, base_url, path, version, data))
+
+    def _handle(self, scope: dict, receive: Callable, headers: dict[str, str], op: Operation, path_params: dict[str, str],
+                principal: Principal, base_url: str, path: str, version: str) -> ApiResponse:
+        return self.engine.handle(self._request(scope, headers, op, path_params, principal, base_url, path, version, None))
+
+    def _request(self, scope: dict, headers: dict[str, str], op: Operation, path_params: dict[str, str], principal: Principal,
+                 base_url: str, path: str, version: str, data: Any) -> ApiRequest:
         query: dict[str, list[str]] = {}
         try:
             for key, value in parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True):
                 query.setdefault(key, []).append(value)
         except ValueError:
             raise bad_request("The query string is malformed", "InvalidParameter") from None
-        data = await self._body(scope, receive, headers, op) if op.request_schema is not None else None
-        request = ApiRequest(op, principal, {k: unquote(v) for k, v in path_params.items()}, query, headers, data, _base_url(scope, headers, self.public_url), path, version)
-        return self.engine.handle(request)
+        return ApiRequest(op, principal, {k: unquote(v) for k, v in path_params.items()}, query, headers, data, base_url, path, version)
 
     async def _body(self, scope: dict, receive: Callable, headers: dict[str, str], op: Operation) -> Any:
         raw = await _read(receive)
@@ -189,14 +217,17 @@ def _base_url(scope: dict, headers: dict[str, str], public_url: str | None = Non
     return origin(scope, headers.get("host") or "", public_url) + API_PREFIX
 
 
-async def _send(send: Callable, response: ApiResponse) -> None:
+def _payload(response: ApiResponse) -> bytes:
     body = response.body
     if body is None or response.status in (204, 304):
-        payload = b""
-    elif isinstance(body, bytes):
-        payload = body
-    else:
-        payload = dumps(body)  # never raises on a stored value orjson refuses (an integer past 64 bits)
+        return b""
+    if isinstance(body, bytes):
+        return body
+    return dumps(body)  # never raises on a stored value orjson refuses (an integer past 64 bits)
+
+
+async def _send(send: Callable, response: ApiResponse) -> None:
+    payload = _payload(response)
     headers = [(b"content-length", str(len(payload)).encode())]
     if payload or response.status >= 400:
         headers.append((b"content-type", response.media_type.encode()))

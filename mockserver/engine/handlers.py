@@ -31,7 +31,7 @@ from mockserver.engine.store import Account, MemoryStore, Record
 from mockserver.spec.index import Operation, ParentLink, SpecIndex, parent_links, snake
 
 
-@dataclass
+@dataclass(frozen=True)
 class Principal:
     """Who is calling: the account (firm) and user a token acts as."""
 
@@ -105,6 +105,7 @@ class Engine:
         # Minor-version behaviour (a table outside the engine): serve(request, account, handler)
         # wraps every write, and reads made at a version other than the default.
         self.versions: Callable[[ApiRequest, Account, Callable[[ApiRequest, Account], ApiResponse]], ApiResponse] | None = None
+        self._pure: dict[str, bool] = {}  # see pure_read
 
     # ------------------------------------------------------------------ dispatch
 
@@ -116,6 +117,16 @@ class Engine:
         if self._versioned(request):
             return self.versions(request, account, handler)  # type: ignore[misc]
         return handler(request, account)
+
+    def pure_read(self, op: Operation) -> bool:
+        """Whether the operation is a read the engine itself answers from the store alone (its
+        own index or show, not a handler another module installed): the same request, with
+        nothing written, gets the same answer (:mod:`mockserver.engine.readcache`)."""
+        pure = self._pure.get(op.operation_id)
+        if pure is None:
+            handler = self.handlers[op.operation_id]
+            pure = self._pure[op.operation_id] = op.method == "GET" and (handler == self.index_action or handler == self.show)
+        return pure
 
     def _versioned(self, request: ApiRequest) -> bool:
         """Whether the ``versions`` hook sees (and may edit) this request's answer."""

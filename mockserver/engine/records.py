@@ -10,6 +10,7 @@ nested values by Rails' nested-attributes rules (``id`` updates, no ``id`` creat
 from __future__ import annotations
 
 import hashlib
+import time as _time
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -37,7 +38,10 @@ class Clock:
         return (base + self.offset).astimezone(self.tz)
 
     def time(self) -> float:
-        return self.now().timestamp()
+        """Now as a Unix timestamp (on every request: no datetime unless the clock is frozen)."""
+        if self.frozen is None:
+            return _time.time() + self.offset.total_seconds()
+        return (self.frozen + self.offset).timestamp()
 
     def reset(self) -> None:
         """Back to real time."""

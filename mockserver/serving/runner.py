@@ -3,6 +3,7 @@ same event loop, so the proxy's requests reach the very app (and state) uvicorn 
 
 from __future__ import annotations
 
+import gc
 import socket
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,17 @@ from mockserver.serving.hosts import bad_host_names, certificate_hosts, served_h
 from mockserver.serving.proxy import ForwardProxy
 from mockserver.serving.tls import certificate_files, server_context
 from mockserver.spec.index import SpecIndex
+
+
+# Young objects collected every 20,000 allocations instead of 700: a request allocates a few
+# hundred containers, nearly all freed by reference count, so the default threshold ran the
+# collector every few requests for nothing (about 10% of a GET's CPU, measured with wrk).
+COLLECTOR_THRESHOLDS = (20_000, 20, 20)
+
+
+def tune_collector() -> None:
+    """The garbage collector's pace for a serving process (not for tests run in process)."""
+    gc.set_threshold(*COLLECTOR_THRESHOLDS)
 
 
 class MockServer(uvicorn.Server):
