@@ -22,8 +22,8 @@ from mockserver.engine.handlers import ApiRequest, ApiResponse, Engine, Principa
 from mockserver.engine.jsonenc import dumps
 from mockserver.engine.readcache import CONDITIONAL, ReadCache
 from mockserver.engine.routing import Router
-from mockserver.engine.writes import WriteSchema, out_of_range, writable
 from mockserver.engine.urls import origin
+from mockserver.engine.writes import WriteSchema, out_of_range, writable
 from mockserver.spec.index import Operation, SpecIndex
 
 log = logging.getLogger("clio_mock.api")

@@ -19,7 +19,6 @@ from mockserver.serving.proxy import ForwardProxy
 from mockserver.serving.tls import certificate_files, server_context
 from mockserver.spec.index import SpecIndex
 
-
 # Young objects collected every 20,000 allocations instead of 700: a request allocates a few
 # hundred containers, nearly all freed by reference count, so the default threshold ran the
 # collector every few requests for nothing (about 10% of a GET's CPU, measured with wrk).
