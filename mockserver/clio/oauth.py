@@ -528,10 +528,11 @@ class OAuthServer(Authenticator):
 
     def listing(self) -> dict[str, Any]:
         """Apps (without secrets), grants and tokens (by hint only), for the control API."""
+        # list() first: a catch-up on another thread changes these dicts in place.
         return {
-            "apps": [a.public() for a in self.apps.values()],
-            "grants": [{k: v for k, v in g.__dict__.items() if k != "refresh_digest"} for g in self.grants.values()],
-            "tokens": [{"hint": t.hint, "grant_id": t.grant_id, "expires_at": t.expires_at} for t in self.tokens.values()],
+            "apps": [a.public() for a in list(self.apps.values())],
+            "grants": [{k: v for k, v in g.__dict__.items() if k != "refresh_digest"} for g in list(self.grants.values())],
+            "tokens": [{"hint": t.hint, "grant_id": t.grant_id, "expires_at": t.expires_at} for t in list(self.tokens.values())],
         }
 
 
