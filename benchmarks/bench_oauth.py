@@ -23,8 +23,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import Proc, stop_all  # noqa: E402
-from bench_api import HOST, TOKEN, clio_mock_command, default_spec, free_port  # noqa: E402
+from _harness import Proc, stop_all
+from bench_api import HOST, TOKEN, clio_mock_command, default_spec, free_port
 
 CLIENT = {"client_id": "clio-mock-app-key", "client_secret": "clio-mock-app-secret"}
 

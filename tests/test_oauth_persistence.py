@@ -10,7 +10,17 @@ from datetime import timedelta
 import orjson
 import pytest
 
-from mockserver.clio.oauth import APPS, CODES, DEFAULT_CLIENT_ID, GRANTS, TOKENS, OAuthConfig, OAuthError, OAuthServer, _digest
+from mockserver.clio.oauth import (
+    APPS,
+    CODES,
+    DEFAULT_CLIENT_ID,
+    GRANTS,
+    TOKENS,
+    OAuthConfig,
+    OAuthError,
+    OAuthServer,
+    _digest,
+)
 from mockserver.engine.auth import AuthError
 from mockserver.engine.persistence import SCHEMA_VERSION, SqliteStore
 from mockserver.engine.records import Clock

@@ -54,7 +54,6 @@ CREATE TABLE IF NOT EXISTS changes (
 ACCOUNT, SYSTEM, COLLECTION = "*", "@", "#"
 
 
-
 class DataFileError(ClioError):
     """The data file cannot be used (another schema version, not a clio-mock file)."""
 
@@ -360,7 +359,8 @@ class SqliteStore(MemoryStore):
             if collection is None:
                 continue
             stored = dict(self.db.execute("SELECT key, body FROM items WHERE collection = ?", (name,)).fetchall())
-            for key in [k for k in collection.keys() if k not in stored]:
+            present = collection.keys()
+            for key in [k for k in present if k not in stored]:  # (a list: apply changes what keys() reads)
                 collection.apply(key, None)
             for key, body in stored.items():
                 collection.apply(key, orjson.loads(body))
