@@ -323,3 +323,23 @@ def test_a_version_1_file_with_one_oauth_row_is_upgraded_to_rows(tmp_path):
 
     again = _open(path)  # a restart on the upgraded file
     assert _state(again) == state and _works(again, "old-token")
+
+
+def test_a_process_that_read_the_version_1_row_late_does_not_undo_the_upgrade(tmp_path, monkeypatch):
+    """Two workers open a version-1 file: the one that loaded the old row before the other
+    rewrote it (and minted and revoked since) catches up inside its rewrite's write, so it
+    brings no revoked token back and loses no new one."""
+    path = tmp_path / "v1.sqlite"
+    _version_1_file(path, Clock().time())
+    with monkeypatch.context() as patch:
+        patch.setattr(OAuthServer, "_rewrite_legacy_row", lambda self: None)
+        late = _open(path)  # has the old row in memory, not yet rewritten
+    assert late.legacy
+    first = _open(path)  # upgrades the file
+    minted = first.issue_token(1, None)["access_token"]
+    assert first.deauthorize("old-token")
+    late._rewrite_legacy_row()
+    assert not late.legacy and _works(late, minted) and not _works(late, "old-token")
+    assert (TOKENS, _digest("old-token")) not in _rows(path)
+    assert (TOKENS, _digest(minted)) in _rows(path)
+    assert _state(late) == _state(first) == _state(_open(path))
