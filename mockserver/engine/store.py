@@ -171,7 +171,7 @@ class MemoryStore:
         # writes): a reader that sees the same number twice saw no change in between.
         self.generation = 0
         self.listeners: list[Callable[[str, int, str, Record, Record | None], None]] = []
-        # Other state that lives beside the records (OAuth apps and tokens): name -> (dump, load).
+        # Other small state beside the records (faults, the clock), one value each: name -> (dump, load).
         self.systems: dict[str, tuple[Callable[[], Any], Callable[[Any], None]]] = {}
         # Keyed state beside the records, persisted item by item: name -> Collection.
         self.collections: dict[str, Collection] = {}
@@ -207,7 +207,8 @@ class MemoryStore:
         """Catch up with writes made by other processes (nothing to do in memory)."""
 
     def register_system(self, name: str, dump: Callable[[], Any], load: Callable[[Any], None]) -> None:
-        """Keep another component's state (OAuth) with the records; loaded back when persisted."""
+        """Keep another component's state (faults, the clock) with the records, rewritten whole
+        when touched; loaded back when persisted."""
         self.systems[name] = (dump, load)
 
     def register_collection(self, name: str, collection: Collection) -> None:
