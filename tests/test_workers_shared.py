@@ -57,3 +57,21 @@ def test_faults_clock_and_rate_limit_are_shared(workers):
     token = httpx.post(f"{url}/__mock__/tokens", json={}).json()["access_token"]
     answers = [_fresh("GET", f"{url}/api/v4/users/who_am_i.json", headers={"Authorization": f"Bearer {token}"}).status_code for _ in range(25)]
     assert answers.count(200) == 15 and answers.count(429) == 10
+
+
+def test_tokens_minted_and_revoked_on_one_worker_hold_on_the_other(workers):
+    """OAuth state is rows in the --data file: a mint, a token request and a revocation made
+    by whichever worker serves them are seen by the other at its next request."""
+    url = workers
+    creds = {"client_id": "clio-mock-app-key", "client_secret": "clio-mock-app-secret"}
+    for _ in range(4):
+        minted = _fresh("POST", f"{url}/__mock__/tokens", json={}).json()
+        access = _fresh("POST", f"{url}/oauth/token", data={**creds, "grant_type": "refresh_token", "refresh_token": minted["refresh_token"]})
+        tokens = [minted["access_token"], access.json()["access_token"]]
+        for token in tokens:
+            bearer = {"Authorization": f"Bearer {token}"}
+            assert [_fresh("GET", f"{url}/api/v4/users/who_am_i.json", headers=bearer).status_code for _ in range(4)] == [200] * 4
+        assert _fresh("POST", f"{url}/oauth/deauthorize", data={"token": tokens[0]}).status_code == 200
+        for token in tokens:
+            bearer = {"Authorization": f"Bearer {token}"}
+            assert [_fresh("GET", f"{url}/api/v4/users/who_am_i.json", headers=bearer).status_code for _ in range(4)] == [401] * 4

@@ -9,17 +9,21 @@ approves, so later changes to the app do not reach existing tokens.
 
 Tokens are kept by their SHA-256 digest, never in clear, and secrets are compared in
 constant time.
+
+With ``--data`` the state persists as store collections, one row per app, grant, access token
+and code: a token request writes its grant and token rows, not every live token, and other
+processes load just those rows.
 """
 
 from __future__ import annotations
 
 import hashlib
+import heapq
 import hmac
 import re
 import secrets
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,7 +32,7 @@ from mockserver.engine.auth import Authenticator, AuthError, bearer_token
 from mockserver.engine.errors import ClioError
 from mockserver.engine.handlers import Principal
 from mockserver.engine.records import Clock
-from mockserver.engine.store import MemoryStore
+from mockserver.engine.store import Collection, MemoryStore
 from mockserver.spec.index import Operation
 
 READ, WRITE = "read", "write"
@@ -37,8 +41,6 @@ DEFAULT_CLIENT_SECRET = "clio-mock-app-secret"
 DEFAULT_REDIRECT_URIS = ("http://127.0.0.1:*", "http://localhost:*")
 APPROVAL_PATH = "/oauth/approval"
 FORM_TOKEN_LIFETIME = 3600  # seconds an approval page stays usable
-PRUNE_EVERY = 60  # seconds between sweeps of expired tokens and codes...
-PRUNE_ABOVE = 1000  # ...unless there are more than this many
 CODE_MEMORY = 86400  # seconds a used or expired code is remembered (replay detection)
 
 
@@ -173,9 +175,22 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def _data(item: Any) -> dict[str, Any] | None:
+    """An app, grant, token or code as JSON-able data (a shallow copy), None when absent."""
+    return None if item is None else dict(item.__dict__)
+
+
+# Store collections (one row per item with --data) and the system row of the rest.
+APPS, GRANTS, TOKENS, CODES = "oauth_apps", "oauth_grants", "oauth_tokens", "oauth_codes"
+SYSTEM = "oauth"  # the form secret (in a version-1 data file: everything, as one row)
+
+
 @dataclass
 class OAuthServer(Authenticator):
-    """Apps, grants, codes and tokens of one mock, and the bearer-token check of the API."""
+    """Apps, grants, codes and tokens of one mock, and the bearer-token check of the API.
+
+    Every change goes through a method that tells the store which item it touched
+    (``touch_item``), inside a store write; ``_apply_*`` load an item back without telling."""
 
     store: MemoryStore
     clock: Clock
@@ -184,49 +199,94 @@ class OAuthServer(Authenticator):
     grants: dict[int, Grant] = field(default_factory=dict)
     tokens: dict[str, AccessToken] = field(default_factory=dict)
     codes: dict[str, AuthorizationCode] = field(default_factory=dict)
-    refresh: dict[str, int] = field(default_factory=dict)  # refresh digest -> grant id
+    refresh: dict[str, int] = field(default_factory=dict)  # refresh digest -> grant id (derived from the grants)
     form_secret: str = field(default_factory=lambda: secrets.token_hex(32))  # signs approval-form tokens
-    pruned_at: float = 0.0
     restored: bool = False
     # Token -> (stored entry, grant, principal) of tokens recently seen: a request skips the
     # digest and the scope set while the entry is still the stored one (bounded; memory only).
     principals: dict[str, tuple[AccessToken, Grant, Principal]] = field(default_factory=dict, repr=False)
+    # Derived indexes: a revocation finds its tokens, a prune its expired items, without a scan.
+    grant_tokens: dict[int, set[str]] = field(default_factory=dict, init=False, repr=False)
+    token_expiry: list[tuple[float, str]] = field(default_factory=list, init=False, repr=False)  # a heap
+    code_expiry: list[tuple[float, str]] = field(default_factory=list, init=False, repr=False)  # a heap
+    legacy: bool = field(default=False, init=False, repr=False)  # loaded from a version-1 single row
 
     def __post_init__(self) -> None:
         # Apps, grants and tokens persist with the records (--data) and are shared by workers.
-        self.store.register_system("oauth", self.dump, self.load)
+        # Collections first: a version-1 file's single row (loaded as the system) must win.
+        for name, collection in self._collections().items():
+            self.store.register_collection(name, collection)
+        self.store.register_system(SYSTEM, self._dump_system, self._load_system)
+        if self.legacy:
+            self._rewrite_legacy_row()
         if not self.restored:
             self.reset()
 
-    @contextmanager
-    def _write(self) -> Iterator[None]:
+    def _collections(self) -> dict[str, Collection]:
+        # Lambdas, not bound dict methods: they must read the attributes as they are then.
+        return {
+            APPS: Collection(lambda: self.apps.keys(), lambda key: _data(self.apps.get(key)), self._apply_app),
+            GRANTS: Collection(lambda: map(str, self.grants), lambda key: _data(self.grants.get(int(key))), self._apply_grant),
+            TOKENS: Collection(lambda: self.tokens.keys(), lambda key: _data(self.tokens.get(key)), self._apply_token),
+            CODES: Collection(lambda: self.codes.keys(), lambda key: _data(self.codes.get(key)), self._apply_code),
+        }
+
+    def _dump_system(self) -> dict[str, Any]:
+        return {"form_secret": self.form_secret}  # shared by workers, so any of them checks a form
+
+    def _load_system(self, data: dict[str, Any]) -> None:
+        if "tokens" in data:  # a version-1 data file kept all OAuth state in this one row
+            self.load(data)
+            self.legacy = True
+        else:
+            self.form_secret = data.get("form_secret") or self.form_secret
+            self.legacy = False  # (another process rewrote the version-1 row)
+        self.restored = True
+
+    def _rewrite_legacy_row(self) -> None:
+        """Store what a version-1 file's single row held as items, and the row as the new
+        system row. After the catch-up inside the write, unless another process did it first."""
         with self.store.write():
-            yield
-            self.store.touch_system("oauth")
+            if self.legacy:
+                for name in (APPS, GRANTS, TOKENS, CODES):
+                    self.store.touch_collection(name)
+                self.store.touch_system(SYSTEM)
+        self.legacy = False
 
     def dump(self) -> dict[str, Any]:
         """Everything, as JSON-able data (tokens and codes only as digests)."""
-        # Shallow copies, not dataclasses.asdict (a recursive deep copy): this runs on every
-        # OAuth write with --data, over every live token.
         return {
-            "apps": [dict(a.__dict__) for a in self.apps.values()], "grants": [dict(g.__dict__) for g in self.grants.values()],
-            "tokens": [dict(t.__dict__) for t in self.tokens.values()], "codes": [dict(c.__dict__) for c in self.codes.values()],
+            "apps": [_data(a) for a in self.apps.values()], "grants": [_data(g) for g in self.grants.values()],
+            "tokens": [_data(t) for t in self.tokens.values()], "codes": [_data(c) for c in self.codes.values()],
             "refresh": self.refresh, "form_secret": self.form_secret,
         }
 
     def load(self, data: dict[str, Any]) -> None:
-        self.apps = {a["client_id"]: DeveloperApp(**a) for a in data["apps"]}
-        self.grants = {g["id"]: Grant(**g) for g in data["grants"]}
-        self.tokens = {t["digest"]: AccessToken(**t) for t in data["tokens"]}
-        self.codes = {c["digest"]: AuthorizationCode(**c) for c in data["codes"]}
-        self.refresh = dict(data["refresh"])
-        self.form_secret = data.get("form_secret") or self.form_secret  # shared by workers, so any of them checks a form
+        """Everything, from :meth:`dump`'s shape (a version-1 data file's row)."""
+        self._forget_all()
+        for app in data["apps"]:
+            self._apply_app(app["client_id"], app)
+        for grant in data["grants"]:
+            self._apply_grant(str(grant["id"]), grant)
+        for token in data["tokens"]:
+            self._apply_token(token["digest"], token)
+        for code in data["codes"]:
+            self._apply_code(code["digest"], code)
+        self.form_secret = data.get("form_secret") or self.form_secret
         self.restored = True
+
+    def _forget_all(self) -> None:
+        for held in (self.apps, self.grants, self.tokens, self.codes, self.refresh, self.grant_tokens, self.token_expiry, self.code_expiry,
+                     self.principals):
+            held.clear()
 
     def reset(self) -> None:
         """Forget grants, codes and tokens; keep only the default app (and the dev token)."""
-        with self._write():
-            self.apps.clear(), self.grants.clear(), self.tokens.clear(), self.codes.clear(), self.refresh.clear()
+        with self.store.write():
+            self._forget_all()
+            for name in (APPS, GRANTS, TOKENS, CODES):
+                self.store.touch_collection(name)
+            self.store.touch_system(SYSTEM)
             self.register_app(DeveloperApp(
                 DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, "clio-mock default app", list(DEFAULT_REDIRECT_URIS),
                 {"*": WRITE}, "The app every clio-mock server has out of the box.", "https://github.com/clio-mock",
@@ -238,12 +298,82 @@ class OAuthServer(Authenticator):
                 users = account.table("User").ids
                 self._mint(DEFAULT_CLIENT_ID, account.id, users[0] if users else None, token=self.config.dev_token, lifetime=10 * 365 * 86400)
 
+    # ------------------------------------------------------------------ items, loaded back (no touch)
+
+    def _apply_app(self, key: str, data: dict[str, Any] | None) -> None:
+        if data is None:
+            self.apps.pop(key, None)
+        else:
+            self.apps[key] = DeveloperApp(**data)
+
+    def _apply_grant(self, key: str, data: dict[str, Any] | None) -> None:
+        old = self.grants.pop(int(key), None)
+        if old is not None and self.refresh.get(old.refresh_digest) == old.id:
+            del self.refresh[old.refresh_digest]
+        if data is not None:
+            grant = self.grants[int(key)] = Grant(**data)
+            self.refresh[grant.refresh_digest] = grant.id
+
+    def _apply_token(self, key: str, data: dict[str, Any] | None) -> None:
+        self._forget_token(key)
+        if data is not None:
+            self._keep_token(AccessToken(**data))
+
+    def _apply_code(self, key: str, data: dict[str, Any] | None) -> None:
+        self.codes.pop(key, None)
+        if data is not None:
+            self._keep_code(AuthorizationCode(**data))
+
+    def _keep_token(self, token: AccessToken) -> None:
+        self.tokens[token.digest] = token
+        self.grant_tokens.setdefault(token.grant_id, set()).add(token.digest)
+        self._schedule(self.token_expiry, token.expires_at, token.digest, self.tokens, _token_deadline)
+
+    def _forget_token(self, digest: str) -> bool:
+        token = self.tokens.pop(digest, None)
+        if token is None:
+            return False
+        held = self.grant_tokens.get(token.grant_id)
+        if held is not None:
+            held.discard(digest)
+            if not held:
+                del self.grant_tokens[token.grant_id]
+        return True
+
+    def _keep_code(self, code: AuthorizationCode) -> None:
+        self.codes[code.digest] = code
+        self._schedule(self.code_expiry, _code_deadline(code), code.digest, self.codes, _code_deadline)
+
+    @staticmethod
+    def _schedule(heap: list[tuple[float, str]], when: float, digest: str, live: dict[str, Any], deadline: Callable[[Any], float]) -> None:
+        """Note when an item may be pruned. Entries of revoked or reloaded items stay behind
+        (they are skipped when popped); past twice the live count the heap is rebuilt."""
+        heapq.heappush(heap, (when, digest))
+        if len(heap) > 2 * len(live) + 64:
+            heap[:] = [(deadline(item), d) for d, item in live.items()]
+            heapq.heapify(heap)
+
+    # ------------------------------------------------------------------ items, changed (touched)
+
+    def _add_token(self, token: AccessToken) -> None:
+        self._keep_token(token)
+        self.store.touch_item(TOKENS, token.digest)
+
+    def _drop_token(self, digest: str) -> None:
+        if self._forget_token(digest):
+            self.store.touch_item(TOKENS, digest)
+
+    def _drop_code(self, digest: str) -> None:
+        if self.codes.pop(digest, None) is not None:
+            self.store.touch_item(CODES, digest)
+
     # ------------------------------------------------------------------ apps
 
     def register_app(self, app: DeveloperApp) -> DeveloperApp:
-        with self._write():
+        with self.store.write():
             app.app_id = app.app_id or len(self.apps) + 1
             self.apps[app.client_id] = app
+            self.store.touch_item(APPS, app.client_id)
             return app
 
     def create_app(self, name: str, redirect_uris: list[str], permissions: dict[str, str], **extra: Any) -> DeveloperApp:
@@ -284,18 +414,19 @@ class OAuthServer(Authenticator):
 
     def issue_code(self, app: DeveloperApp, redirect_uri: str, account_id: int, user_id: int | None) -> str:
         code = secrets.token_urlsafe(24)
-        with self._write():
+        with self.store.write():
             self._prune()
-            self.codes[_digest(code)] = AuthorizationCode(
+            self._keep_code(AuthorizationCode(
                 _digest(code), app.client_id, redirect_uri, account_id, user_id, self.clock.time() + self.config.code_lifetime
-            )
+            ))
+            self.store.touch_item(CODES, _digest(code))
         return code
 
     def exchange_code(self, app: DeveloperApp, code: str | None, redirect_uri: str | None) -> dict[str, Any]:
         """``grant_type=authorization_code``: a single-use, unexpired code bound to app and URI."""
         if not code:
             raise OAuthError("invalid_request", "The code parameter is required.")
-        with self._write():
+        with self.store.write():
             entry = self.codes.get(_digest(code))
             replayed = entry is not None and entry.client_id == app.client_id and entry.used
             if replayed and entry.grant_id is not None:  # type: ignore[union-attr]
@@ -304,7 +435,7 @@ class OAuthServer(Authenticator):
                 self._revoke(entry.grant_id)  # type: ignore[union-attr]
         if replayed:
             raise OAuthError("invalid_grant", "The authorization code has already been used.")
-        with self._write():
+        with self.store.write():
             entry = self.codes.get(_digest(code))
             if entry is None or entry.client_id != app.client_id or entry.used:
                 raise OAuthError("invalid_grant", "The authorization code is invalid.")
@@ -315,6 +446,7 @@ class OAuthServer(Authenticator):
             entry.used = True
             response = self._mint(app.client_id, entry.account_id, entry.user_id)
             entry.grant_id = self.refresh[_digest(response["refresh_token"])]
+            self.store.touch_item(CODES, entry.digest)
             return response
 
     # ------------------------------------------------------------------ tokens
@@ -327,7 +459,7 @@ class OAuthServer(Authenticator):
         """``grant_type=refresh_token``: a new access token; the refresh token stays valid."""
         if not refresh_token:
             raise OAuthError("invalid_request", "The refresh_token parameter is required.")
-        with self._write():
+        with self.store.write():
             grant = self.grants.get(self.refresh.get(_digest(refresh_token), -1))
             if grant is None or grant.revoked or grant.client_id != app.client_id:
                 raise OAuthError("invalid_grant", "The refresh token is invalid or has been revoked.")
@@ -336,7 +468,7 @@ class OAuthServer(Authenticator):
 
     def deauthorize(self, token: str | None) -> bool:
         """Revoke the grant behind an access token; False when the token names no live grant."""
-        with self._write():
+        with self.store.write():
             entry = self.tokens.get(_digest(token or ""))
             grant = self.grants.get(entry.grant_id) if entry else None
             if grant is None or grant.revoked:
@@ -351,7 +483,8 @@ class OAuthServer(Authenticator):
         seen = self.principals.get(token)
         if seen is not None:  # the same token again: still the stored entry, unexpired, unrevoked?
             entry, grant, principal = seen
-            if self.tokens.get(entry.digest) is entry and not grant.revoked and entry.expires_at > now and grant.account_id in self.store.accounts:
+            if (self.tokens.get(entry.digest) is entry and self.grants.get(grant.id) is grant and not grant.revoked
+                    and entry.expires_at > now and grant.account_id in self.store.accounts):
                 return principal
             del self.principals[token]
         entry = self.tokens.get(_digest(token))
@@ -370,46 +503,63 @@ class OAuthServer(Authenticator):
     def _mint(self, client_id: str, account_id: int, user_id: int | None, token: str | None = None, lifetime: int | None = None) -> dict[str, Any]:
         app = self.apps[client_id]
         refresh = secrets.token_urlsafe(32)
-        with self._write():
+        with self.store.write():
+            # Grants are only ever removed all together (reset), so the count names the next id.
             grant = Grant(len(self.grants) + 1, client_id, account_id, user_id, dict(app.permissions), _digest(refresh), self.clock.time())
             self.grants[grant.id] = grant
             self.refresh[grant.refresh_digest] = grant.id
+            self.store.touch_item(GRANTS, str(grant.id))
             access = self._new_access_token(grant, token, lifetime)
         lifetime = lifetime or self.config.token_lifetime
         return {"token_type": "bearer", "access_token": access, "expires_in": lifetime, "refresh_token": refresh}
 
     def _prune(self) -> None:
         """Forget expired access tokens and codes past their use (inside a write). Codes stay
-        a while after expiring, so a late replay still revokes what the code produced."""
+        a while after expiring, so a late replay still revokes what the code produced. From
+        the expiry heaps: the work is what expired, not a scan of everything live."""
         now = self.clock.time()
-        if now - self.pruned_at < PRUNE_EVERY and len(self.tokens) + len(self.codes) < PRUNE_ABOVE:
-            return
-        self.pruned_at = now
-        for digest in [d for d, t in self.tokens.items() if t.expires_at <= now]:
-            del self.tokens[digest]
-        for digest in [d for d, c in self.codes.items() if c.expires_at + CODE_MEMORY <= now]:
-            del self.codes[digest]
+        self._expire(self.token_expiry, now, self.tokens, _token_deadline, self._drop_token)
+        self._expire(self.code_expiry, now, self.codes, _code_deadline, self._drop_code)
+
+    @staticmethod
+    def _expire(heap: list[tuple[float, str]], now: float, live: dict[str, Any], deadline: Callable[[Any], float],
+                drop: Callable[[str], None]) -> None:
+        while heap and heap[0][0] <= now:
+            _, digest = heapq.heappop(heap)
+            item = live.get(digest)
+            if item is not None and deadline(item) <= now:  # (not one re-issued since with a later expiry)
+                drop(digest)
 
     def _new_access_token(self, grant: Grant, token: str | None = None, lifetime: int | None = None) -> str:
         self._prune()
         token = token or secrets.token_urlsafe(32)
         expires = self.clock.time() + (lifetime or self.config.token_lifetime)
-        self.tokens[_digest(token)] = AccessToken(_digest(token), grant.id, expires, token[:6] + "…")
+        self._add_token(AccessToken(_digest(token), grant.id, expires, token[:6] + "…"))
         return token
 
     def _revoke(self, grant_id: int) -> None:
         grant = self.grants[grant_id]
         grant.revoked = True
-        for digest in [d for d, t in self.tokens.items() if t.grant_id == grant_id]:
-            del self.tokens[digest]
+        self.store.touch_item(GRANTS, str(grant_id))
+        for digest in list(self.grant_tokens.get(grant_id, ())):
+            self._drop_token(digest)
 
     def listing(self) -> dict[str, Any]:
         """Apps (without secrets), grants and tokens (by hint only), for the control API."""
+        # list() first: a catch-up on another thread changes these dicts in place.
         return {
-            "apps": [a.public() for a in self.apps.values()],
-            "grants": [{k: v for k, v in g.__dict__.items() if k != "refresh_digest"} for g in self.grants.values()],
-            "tokens": [{"hint": t.hint, "grant_id": t.grant_id, "expires_at": t.expires_at} for t in self.tokens.values()],
+            "apps": [a.public() for a in list(self.apps.values())],
+            "grants": [{k: v for k, v in g.__dict__.items() if k != "refresh_digest"} for g in list(self.grants.values())],
+            "tokens": [{"hint": t.hint, "grant_id": t.grant_id, "expires_at": t.expires_at} for t in list(self.tokens.values())],
         }
+
+
+def _token_deadline(token: AccessToken) -> float:
+    return token.expires_at
+
+
+def _code_deadline(code: AuthorizationCode) -> float:
+    return code.expires_at + CODE_MEMORY
 
 
 def check_permission(principal: Principal, op: Operation) -> None:

@@ -8,6 +8,11 @@ writes survive ``kill -9`` (WAL, synchronous=NORMAL), a restart loads everything
 several uvicorn workers on one file stay consistent: an ``If-Match`` check sees the latest
 etag because it runs after the catch-up, inside the lock. Before each request a worker
 checks ``PRAGMA data_version`` and replays the log if another process wrote.
+
+State beside the records comes in two shapes: a *system* (faults, the clock: small) is one
+row rewritten whole when touched; a *collection* (OAuth tokens, grants, codes: many) is one
+row per item in ``items``, and a write stores and logs only the items it touched, so its cost
+does not grow with the number of items.
 """
 
 from __future__ import annotations
@@ -22,9 +27,11 @@ import orjson
 
 from mockserver.engine.errors import ClioError
 from mockserver.engine.jsonenc import dumps
-from mockserver.engine.store import Account, MemoryStore, Table
+from mockserver.engine.store import Account, Collection, MemoryStore, Table
 
-SCHEMA_VERSION = 1
+# 2: collections (``items``), and ``changes.key`` naming the item a change touched. A version-1
+# file is upgraded in place when opened (see _upgrade_from_1).
+SCHEMA_VERSION = 2
 KEEP_CHANGES = 20_000  # log lines kept; a process further behind reloads everything
 
 _SCHEMA = """
@@ -34,9 +41,17 @@ CREATE TABLE IF NOT EXISTS records (
     account INTEGER NOT NULL, model TEXT NOT NULL, id INTEGER NOT NULL, body BLOB NOT NULL,
     PRIMARY KEY (account, model, id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS systems (name TEXT PRIMARY KEY, body BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS items (
+    collection TEXT NOT NULL, key TEXT NOT NULL, body BLOB NOT NULL,
+    PRIMARY KEY (collection, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rate_counts (key TEXT PRIMARY KEY, start INTEGER NOT NULL, count INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, account INTEGER NOT NULL, model TEXT NOT NULL, id INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, account INTEGER NOT NULL, model TEXT NOT NULL, id INTEGER NOT NULL, key TEXT);
 """
+# What a line of ``changes`` names, by its model column: a record of that model (account, id);
+# "*" a whole account; "@name" a system; "#name" a collection's item ``key``, or the whole
+# collection when key is NULL.
+ACCOUNT, SYSTEM, COLLECTION = "*", "@", "#"
 
 
 class DataFileError(ClioError):
@@ -63,6 +78,8 @@ class SqliteStore(MemoryStore):
         self.dirty: set[tuple[int, str, int]] = set()
         self.replaced: set[int] = set()
         self.dirty_systems: set[str] = set()
+        self.dirty_items: set[tuple[str, str]] = set()  # (collection, key)
+        self.replaced_collections: set[str] = set()
         self.last_seq = 0
         self.data_version = -1
         with self.lock, self._snapshot():
@@ -80,14 +97,33 @@ class SqliteStore(MemoryStore):
             self.generation += 1  # records were (re)loaded: cached renderings must re-check
 
     def _check_version(self) -> None:
-        row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if row is None:
-            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        elif row[0] != str(SCHEMA_VERSION):
-            raise DataFileError(
-                f"{self.path} was written by clio-mock data schema {row[0]}; this version reads schema {SCHEMA_VERSION}. "
-                "Use another --data path, or delete the file to start over."
-            )
+        """Stamp a new file, upgrade a version-1 file in place, refuse any other version. Inside
+        one ``BEGIN IMMEDIATE``: of several workers opening an old file, one upgrades it and the
+        others then find the new version."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if row is None:
+                self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            elif row[0] == "1":
+                self._upgrade_from_1()
+            elif row[0] != str(SCHEMA_VERSION):
+                raise DataFileError(
+                    f"{self.path} was written by clio-mock data schema {row[0]}; this version reads schema {SCHEMA_VERSION}. "
+                    "Use another --data path, or delete the file to start over."
+                )
+            self.db.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
+
+    def _upgrade_from_1(self) -> None:
+        """Version 1 had no ``items`` (created by the schema script) and no ``changes.key``.
+        Its systems rows stay: a component that now keeps a collection finds its old single
+        row as its system and rewrites it as items (OAuthServer does), since only it knows
+        the row's shape."""
+        self.db.execute("ALTER TABLE changes ADD COLUMN key TEXT")
+        self.db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
 
     # ------------------------------------------------------------------ tracking
 
@@ -108,6 +144,19 @@ class SqliteStore(MemoryStore):
     def touch_system(self, name: str) -> None:
         self.dirty_systems.add(name)
 
+    def touch_item(self, name: str, key: str) -> None:
+        self.dirty_items.add((name, key))
+
+    def touch_collection(self, name: str) -> None:
+        self.replaced_collections.add(name)
+
+    def _take_changes(self) -> tuple[set, set, set, set, set]:
+        """What this write touched (records, accounts, systems, items, collections); forgotten here."""
+        taken = (set(self.dirty), set(self.replaced), set(self.dirty_systems), set(self.dirty_items), set(self.replaced_collections))
+        for pending in (self.dirty, self.replaced, self.dirty_systems, self.dirty_items, self.replaced_collections):
+            pending.clear()
+        return taken
+
     # ------------------------------------------------------------------ transactions
 
     def _begin(self) -> None:
@@ -127,14 +176,14 @@ class SqliteStore(MemoryStore):
     def _abort(self) -> None:
         self._rollback()
         # Memory may hold part of the failed write: take the file's word for what it touched.
-        dirty, replaced, systems = set(self.dirty), set(self.replaced), set(self.dirty_systems)
-        self.dirty.clear(), self.replaced.clear(), self.dirty_systems.clear()
+        dirty, replaced, systems, items, collections = self._take_changes()
         with self._snapshot():
             for account_id in replaced:
                 self._load_account(account_id)
             for account_id, model, record_id in dirty:
                 if account_id not in replaced:
                     self._load_record(account_id, model, record_id)
+            self._load_items(collections, items)
             self._load_systems(systems)
 
     def _commit(self) -> None:
@@ -147,12 +196,12 @@ class SqliteStore(MemoryStore):
         except BaseException:
             self._abort()
             raise
-        self.dirty.clear(), self.replaced.clear(), self.dirty_systems.clear()
+        self._take_changes()
         self.data_version = self._version()
 
     def _flush(self) -> None:
         db = self.db
-        log: list[tuple[int, str, int]] = []
+        log: list[tuple[int, str, int, str | None]] = []
         for account_id in sorted(self.replaced):
             db.execute("DELETE FROM records WHERE account = ?", (account_id,))
             db.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
@@ -163,7 +212,7 @@ class SqliteStore(MemoryStore):
                     "INSERT INTO records VALUES (?, ?, ?, ?)",
                     ((account_id, model, r["id"], dumps(r)) for model, table in account.tables.items() for r in table),
                 )
-            log.append((account_id, "*", 0))
+            log.append((account_id, ACCOUNT, 0, None))
         touched_accounts = set()
         for account_id, model, record_id in sorted(self.dirty):
             if account_id in self.replaced:
@@ -175,19 +224,42 @@ class SqliteStore(MemoryStore):
             else:
                 db.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?)", (account_id, model, record_id, dumps(record)))
             touched_accounts.add(account_id)
-            log.append((account_id, model, record_id))
+            log.append((account_id, model, record_id, None))
         for account_id in touched_accounts:  # embedded-value id counters move with the records
             if account_id in self.accounts:
                 self._save_account(self.accounts[account_id])
         for name in sorted(self.dirty_systems):
             if name in self.systems:
                 db.execute("INSERT OR REPLACE INTO systems VALUES (?, ?)", (name, dumps(self.systems[name][0]())))
-                log.append((0, "@" + name, 0))
+                log.append((0, SYSTEM + name, 0, None))
+        self._flush_items(log)
         if log:
-            db.executemany("INSERT INTO changes (account, model, id) VALUES (?, ?, ?)", log)
+            db.executemany("INSERT INTO changes (account, model, id, key) VALUES (?, ?, ?, ?)", log)
             self.last_seq = db.execute("SELECT max(seq) FROM changes").fetchone()[0]
             if self.last_seq % 1000 < len(log):
                 db.execute("DELETE FROM changes WHERE seq <= ?", (self.last_seq - KEEP_CHANGES,))
+
+    def _flush_items(self, log: list[tuple[int, str, int, str | None]]) -> None:
+        """Replaced collections whole, then each touched item of the others: written when it
+        exists, deleted when it is gone, and logged for other processes."""
+        db = self.db
+        for name in sorted(self.replaced_collections):
+            db.execute("DELETE FROM items WHERE collection = ?", (name,))
+            collection = self.collections.get(name)
+            if collection is not None:
+                bodies = ((key, collection.encode(key)) for key in list(collection.keys()))
+                db.executemany("INSERT INTO items VALUES (?, ?, ?)", ((name, key, dumps(body)) for key, body in bodies if body is not None))
+            log.append((0, COLLECTION + name, 0, None))
+        for name, key in sorted(self.dirty_items):
+            if name in self.replaced_collections:
+                continue
+            collection = self.collections.get(name)
+            body = collection.encode(key) if collection is not None else None
+            if body is None:
+                db.execute("DELETE FROM items WHERE collection = ? AND key = ?", (name, key))
+            else:
+                db.execute("INSERT OR REPLACE INTO items VALUES (?, ?, ?)", (name, key, dumps(body)))
+            log.append((0, COLLECTION + name, 0, key))
 
     def _save_account(self, account: Account) -> None:
         self.db.execute("INSERT OR REPLACE INTO accounts VALUES (?, ?, ?)", (account.id, account.name, dumps(account.embedded_ids)))
@@ -212,13 +284,15 @@ class SqliteStore(MemoryStore):
         if first is not None and first > self.last_seq + 1 and self.last_seq:
             self._reload_all()  # too far behind: the log was pruned past us
             return
-        rows = self.db.execute("SELECT seq, account, model, id FROM changes WHERE seq > ? ORDER BY seq", (self.last_seq,)).fetchall()
+        rows = self.db.execute("SELECT seq, account, model, id, key FROM changes WHERE seq > ? ORDER BY seq", (self.last_seq,)).fetchall()
         if not rows:
             return
         self.last_seq = rows[-1][0]
-        accounts = {a for _, a, m, _ in rows if m == "*"}
-        systems = {m[1:] for _, _, m, _ in rows if m.startswith("@")}
-        records = {(a, m, i) for _, a, m, i in rows if m != "*" and not m.startswith("@") and a not in accounts}
+        accounts = {a for _, a, m, _, _ in rows if m == ACCOUNT}
+        systems = {m[1:] for _, _, m, _, _ in rows if m[:1] == SYSTEM}
+        collections = {m[1:] for _, _, m, _, k in rows if m[:1] == COLLECTION and k is None}
+        items = {(m[1:], k) for _, _, m, _, k in rows if m[:1] == COLLECTION and k is not None}
+        records = {(a, m, i) for _, a, m, i, _ in rows if m != ACCOUNT and m[:1] not in (SYSTEM, COLLECTION) and a not in accounts}
         for account_id in accounts:
             self._load_account(account_id)
         for account_id, model, record_id in records:
@@ -227,6 +301,7 @@ class SqliteStore(MemoryStore):
             row = self.db.execute("SELECT embedded_ids FROM accounts WHERE id = ?", (account_id,)).fetchone()
             if row and account_id in self.accounts:
                 self.accounts[account_id].embedded_ids = orjson.loads(row[0])
+        self._load_items(collections, items)
         self._load_systems(systems)
 
     def _reload_all(self) -> None:
@@ -234,6 +309,7 @@ class SqliteStore(MemoryStore):
         for (account_id,) in self.db.execute("SELECT id FROM accounts ORDER BY id").fetchall():
             self._load_account(account_id)
         self.last_seq = self.db.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
+        self._load_items(set(self.collections), set())
         self._load_systems(set(self.systems))
         self.data_version = self._version()
 
@@ -274,9 +350,35 @@ class SqliteStore(MemoryStore):
             if row is not None and name in self.systems:
                 self.systems[name][1](orjson.loads(row[0]))
 
+    def _load_items(self, collections: set[str], items: set[tuple[str, str]]) -> None:
+        """The file's word for whole collections, then for single items of the others.
+        (Collections load before systems: a version-1 system row an owner still has to
+        rewrite as items must not be undone by its still empty collections.)"""
+        for name in collections:
+            collection = self.collections.get(name)
+            if collection is None:
+                continue
+            stored = dict(self.db.execute("SELECT key, body FROM items WHERE collection = ?", (name,)).fetchall())
+            present = collection.keys()
+            for key in [k for k in present if k not in stored]:  # (a list: apply changes what keys() reads)
+                collection.apply(key, None)
+            for key, body in stored.items():
+                collection.apply(key, orjson.loads(body))
+        for name, key in items:
+            collection = self.collections.get(name)
+            if collection is None or name in collections:
+                continue
+            row = self.db.execute("SELECT body FROM items WHERE collection = ? AND key = ?", (name, key)).fetchone()
+            collection.apply(key, orjson.loads(row[0]) if row else None)
+
     def register_system(self, name: str, dump, load) -> None:
         super().register_system(name, dump, load)
         self._load_systems({name})
+
+    def register_collection(self, name: str, collection: Collection) -> None:
+        super().register_collection(name, collection)
+        with self.lock:
+            self._load_items({name}, set())
 
     # ------------------------------------------------------------------ shared counters
 
@@ -301,5 +403,6 @@ class SqliteStore(MemoryStore):
         return {
             "path": self.path,
             "records": self.db.execute("SELECT count(*) FROM records").fetchone()[0],
+            "items": self.db.execute("SELECT count(*) FROM items").fetchone()[0],
             "changes_logged": self.last_seq,
         }

@@ -15,7 +15,7 @@ from __future__ import annotations
 import bisect
 import gc
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -154,6 +154,20 @@ class Account:
             table.compact(strings)
 
 
+@dataclass(frozen=True)
+class Collection:
+    """Keyed state kept beside the records (OAuth tokens, grants, codes), persisted one item
+    at a time: a write stores only the items it touched, and other processes load only those.
+
+    The owner keeps the items; the store only asks for them by key. ``apply`` changes memory
+    only (it is how the file's word is loaded back: at start, from other processes' writes,
+    after a failed write) and must keep whatever indexes the owner derives from the items."""
+
+    keys: Callable[[], Iterable[str]]  # every item's key, now
+    encode: Callable[[str], Any]  # the item as JSON-able data, or None when it is gone
+    apply: Callable[[str, Any], None]  # set the item from such data, or remove it (None)
+
+
 class MemoryStore:
     """All accounts, in memory. Writes happen inside :meth:`write` (one re-entrant lock);
     reads are lock-free. :class:`mockserver.engine.persistence.SqliteStore` keeps the same state in
@@ -167,8 +181,10 @@ class MemoryStore:
         # writes): a reader that sees the same number twice saw no change in between.
         self.generation = 0
         self.listeners: list[Callable[[str, int, str, Record, Record | None], None]] = []
-        # Other state that lives beside the records (OAuth apps and tokens): name -> (dump, load).
+        # Other small state beside the records (faults, the clock), one value each: name -> (dump, load).
         self.systems: dict[str, tuple[Callable[[], Any], Callable[[Any], None]]] = {}
+        # Keyed state beside the records, persisted item by item: name -> Collection.
+        self.collections: dict[str, Collection] = {}
 
     @contextmanager
     def write(self) -> Iterator[None]:
@@ -201,8 +217,14 @@ class MemoryStore:
         """Catch up with writes made by other processes (nothing to do in memory)."""
 
     def register_system(self, name: str, dump: Callable[[], Any], load: Callable[[Any], None]) -> None:
-        """Keep another component's state (OAuth) with the records; loaded back when persisted."""
+        """Keep another component's state (faults, the clock) with the records, rewritten whole
+        when touched; loaded back when persisted."""
         self.systems[name] = (dump, load)
+
+    def register_collection(self, name: str, collection: Collection) -> None:
+        """Keep another component's keyed state with the records, item by item; with
+        persistence its stored items are applied at once."""
+        self.collections[name] = collection
 
     def has_data(self) -> bool:
         return bool(self.accounts)
@@ -215,6 +237,12 @@ class MemoryStore:
 
     def touch_system(self, name: str) -> None:
         """A registered system's state (``systems[name]``) changed."""
+
+    def touch_item(self, name: str, key: str) -> None:
+        """One item of a registered collection was added, changed or removed (inside a write)."""
+
+    def touch_collection(self, name: str) -> None:
+        """A registered collection was replaced as a whole (a reset)."""
 
     def _begin(self) -> None:
         pass
