@@ -8,6 +8,7 @@ downloads, later OAuth and the control API) is a small Starlette app beside it.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
@@ -70,6 +71,19 @@ def safe_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]
     return list(headers)
 
 
+_REQUEST_IDS = itertools.count(1)
+_PROCESS_ID = [os.urandom(4).hex()]  # ids from several processes (--workers) never collide
+
+
+def _new_request_id() -> bytes:
+    """A request id unique to this mock (16 hex digits, like the ids clients send): a random
+    per-process prefix and a count, without a system call per request."""
+    return f"{_PROCESS_ID[0]}{next(_REQUEST_IDS) & 0xFFFFFFFF:08x}".encode()
+
+
+os.register_at_fork(after_in_child=lambda: _PROCESS_ID.__setitem__(0, os.urandom(4).hex()))  # a forked worker
+
+
 class Exchange:
     """One HTTP request passing through the mock, with what the mock notes of it: its request
     id (``X-Request-Id``, kept if the client sent one), its answer's status for the access log,
@@ -83,8 +97,12 @@ class Exchange:
 
     def __init__(self, scope: dict, receive, send, journal: Journal | None, source: str, clock: Clock) -> None:
         self.scope, self._receive, self._send = scope, receive, send
-        sent_id = next((v for k, v in scope["headers"] if k == b"x-request-id"), None)
-        self.request_id = safe_header(sent_id) if sent_id else os.urandom(8).hex().encode()
+        sent_id = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                sent_id = value
+                break
+        self.request_id = safe_header(sent_id) if sent_id else _new_request_id()
         self.started, self.status = time.perf_counter(), 0
         self.journal, self.source, self.clock = journal, source, clock
         self.request_body = journal.tap() if journal is not None else None

@@ -25,6 +25,21 @@ def test_a_long_body_is_kept_cut_with_a_marker():
     assert journal.bytes < 2 * 1024
 
 
+def test_a_body_kept_uncopied_is_charged_for_all_it_holds():
+    journal = Journal(max_body=1024)
+    response = journal.tap()
+    page = b'{"data":"' + b"p" * 1500 + b'"}'  # under twice the cap: shown cut, kept as a view of the whole
+    response.add(page)
+    entry = journal.add(0.0, "GET", "/api/v4/matters.json", b"", [], journal.tap(), 200, response=response)
+    assert entry.response_bytes == len(page) and entry.truncated
+    assert "truncated, 1511 bytes in all, 1024 kept" in entry.response_body
+    assert entry.size >= len(page) and journal.bytes == entry.size
+    huge = journal.tap()
+    huge.add(b"h" * 10_000)  # far over the cap: a copy of the cap, not a view of 10 KB
+    entry = journal.add(1.0, "GET", "/api/v4/matters.json", b"", [], journal.tap(), 200, response=huge)
+    assert len(entry._response) == 1024 and isinstance(entry._response, bytes) and entry.size < 2 * 1024
+
+
 def test_the_byte_budget_drops_the_oldest_entries():
     journal = Journal(size=10_000, max_body=10_000, max_bytes=100_000)
     for n in range(100):

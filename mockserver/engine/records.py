@@ -33,6 +33,15 @@ class Clock:
         self.frozen: datetime | None = None
         self.offset = timedelta(0)
 
+    @property
+    def offset(self) -> timedelta:
+        """How far the clock is shifted from real time (the control API's ``advance``)."""
+        return self._offset
+
+    @offset.setter
+    def offset(self, value: timedelta) -> None:
+        self._offset, self._shift = value, value.total_seconds()  # time() runs on every request
+
     def now(self) -> datetime:
         base = self.frozen or datetime.now(timezone.utc)
         return (base + self.offset).astimezone(self.tz)
@@ -40,7 +49,7 @@ class Clock:
     def time(self) -> float:
         """Now as a Unix timestamp (on every request: no datetime unless the clock is frozen)."""
         if self.frozen is None:
-            return _time.time() + self.offset.total_seconds()
+            return _time.time() + self._shift
         return (self.frozen + self.offset).timestamp()
 
     def reset(self) -> None:
