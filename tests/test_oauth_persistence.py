@@ -24,7 +24,7 @@ from mockserver.clio.oauth import (
 from mockserver.engine.auth import AuthError
 from mockserver.engine.persistence import SCHEMA_VERSION, SqliteStore
 from mockserver.engine.records import Clock
-from mockserver.engine.store import Collection
+from mockserver.engine.store import Collection, created_of, updated_of, version_of
 
 REDIRECT = "http://127.0.0.1:9999/cb"
 
@@ -279,6 +279,7 @@ CREATE TABLE rate_counts (key TEXT PRIMARY KEY, start INTEGER NOT NULL, count IN
 CREATE TABLE changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, account INTEGER NOT NULL, model TEXT NOT NULL, id INTEGER NOT NULL);
 INSERT INTO meta VALUES ('schema_version', '1');
 INSERT INTO accounts VALUES (1, 'Firm', '{}');
+INSERT INTO records VALUES (1, 'Note', 5, '{"id": 5, "subject": "Old", "etag": "\\"e5\\"", "_created": 1700000000.0, "_updated": 1700000500.0, "_version": 3}');
 INSERT INTO changes (account, model, id) VALUES (1, '*', 0), (0, '@oauth', 0);
 """
 
@@ -323,6 +324,16 @@ def test_a_version_1_file_with_one_oauth_row_is_upgraded_to_rows(tmp_path):
 
     again = _open(path)  # a restart on the upgraded file
     assert _state(again) == state and _works(again, "old-token")
+
+
+def test_a_version_1_records_stamp_keys_become_one(tmp_path):
+    path = tmp_path / "v1.sqlite"
+    _version_1_file(path, Clock().time())
+    store = SqliteStore(path)
+    note = store.accounts[1].table("Note").get(5)
+    assert "_version" not in note and "_created" not in note and "_updated" not in note
+    assert (created_of(note), updated_of(note), version_of(note)) == (1700000000.0, 1700000500.0, 3)
+    store.close()
 
 
 def test_a_process_that_read_the_version_1_row_late_does_not_undo_the_upgrade(tmp_path, monkeypatch):

@@ -16,6 +16,7 @@ from mockserver.data.scenarios import (
     refs,
     section_models,
 )
+from mockserver.engine.store import created_of
 
 FIXTURES = Path(__file__).resolve().parents[1] / "mockserver" / "data" / "fixtures"
 SOLO = FIXTURES / "solo-practice.yaml"
@@ -165,7 +166,7 @@ def test_references_inside_nested_values_aliases_and_literals(app):
     child = account.table("CalendarEntry").ids[-1]
     record = account.table("CalendarEntry").get(child)
     assert record["parent_calendar_entry_id"] == ids["parent"][1]
-    assert record["created_at"] == "2025-06-01T09:00:00-05:00" and record["_created"] < time.time() - 86400
+    assert record["created_at"] == "2025-06-01T09:00:00-05:00" and created_of(record) < time.time() - 86400
 
 
 def test_base_only_named_and_declared_records_after_generated(app):

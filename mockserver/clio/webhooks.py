@@ -35,12 +35,16 @@ from typing import Any
 
 import orjson
 
-from mockserver.clio.destinations import DestinationPolicy, RefusedDestination, Unresolved
+from mockserver.clio.destinations import (
+    DestinationPolicy,
+    RefusedDestination,
+    Unresolved,
+)
 from mockserver.engine.errors import ClioError, unprocessable
 from mockserver.engine.handlers import ApiRequest, ApiResponse, Engine
 from mockserver.engine.records import Clock, stamp
 from mockserver.engine.serializer import parse_fields
-from mockserver.engine.store import Account, MemoryStore, Record
+from mockserver.engine.store import Account, MemoryStore, Record, created_of
 from mockserver.spec.index import Model, Operation, SpecIndex, snake
 
 log = logging.getLogger("clio_mock.webhooks")
@@ -139,7 +143,7 @@ class WebhookService:
             raise unprocessable("fields: required, and at most 1,000 characters")
         self.engine.serializer.plan(target, fields)  # 400 InvalidFields for unknown fields
         self._check_url(str(record.get("url") or ""))
-        created_at = now if created else datetime.fromtimestamp(record.get("_created", now.timestamp()), now.tzinfo)
+        created_at = now if created else datetime.fromtimestamp(created_of(record) or now.timestamp(), now.tzinfo)
         expires = record.get("expires_at")
         expires_at = (created_at + DEFAULT_LIFETIME) if not expires else datetime.fromisoformat(str(expires).replace("Z", "+00:00"))
         if expires_at.tzinfo is None:

@@ -29,7 +29,14 @@ from mockserver.engine.records import (
     set_reference,
     stamp,
 )
-from mockserver.engine.store import Account, Record, Table
+from mockserver.engine.store import (
+    STAMP,
+    Account,
+    Record,
+    Table,
+    created_of,
+    updated_of,
+)
 from mockserver.spec.index import Model, SpecIndex, parent_links
 
 SEED_LOG = logging.getLogger("clio_mock.seeding")
@@ -48,6 +55,7 @@ BASE_COUNTS: dict[str, int] = {
 DEFAULT_COUNT = 3
 EMBEDDED_POOL = 200  # distinct generated values per embedded kind, per firm
 SINGLE_EMBEDDED_SHARE = 0.35
+LEGAL_AID_UK = "LegalAidUk"  # the models of UK legal aid details, seeded null (see Seeder._embedded)
 
 
 @dataclass
@@ -144,8 +152,8 @@ class Seeder:
         tz = self.clock.tz
 
         def times(model: str, record: Record) -> tuple[datetime, datetime]:
-            created = record.get("_created")
-            updated = record.get("_updated", created)
+            created = created_of(record)
+            updated = updated_of(record) or created
             if created is None:
                 now = self.clock.now()
                 return now, now
@@ -212,7 +220,12 @@ class Seeder:
 
     def _embedded(self, account: Account, target: str, schema_name: str, many: bool, faker: ValueFaker, rng: random.Random) -> Any:
         """Embedded values: 1-2 items in arrays (addresses, emails); a single value (budget,
-        contingency fee) on about a third of records, null on the rest, as in a real firm."""
+        contingency fee) on about a third of records, null on the rest, as in a real firm.
+        UK legal aid details (``legal_aid_uk_matter``...) stay null: only a UK firm with legal
+        aid has them, and the seeded firms are not (UNCONFIRMED: chosen because Clio's US, CA
+        and AU firms never use the UK Legal Aid Agency's fields)."""
+        if target.startswith(LEGAL_AID_UK):
+            return [] if many else None
         if not many and rng.random() >= SINGLE_EMBEDDED_SHARE:
             return None
         lists = self.pools.setdefault(f"{target}[]", [])  # whole arrays are pooled too
@@ -418,7 +431,9 @@ def pay(account: Account, paid: set[int]) -> bool:
             continue
         due = float(bill.get("due") or 0.0)
         allocation["amount"] = round(due if bill["id"] in paid else due * 0.4, 2)
-        for name in ("created_at", "updated_at", "_created", "_updated"):  # paid when last billed
+        for name in ("created_at", "updated_at"):  # paid when last billed
             allocation[name] = bill.get(name, allocation.get(name))
+        if bill.get(STAMP) and allocation.get(STAMP):
+            allocation[STAMP] = (*bill[STAMP][:2], allocation[STAMP][2])
         changed = True
     return changed

@@ -23,7 +23,7 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from mockserver.engine.errors import bad_request
-from mockserver.engine.store import Account, Record
+from mockserver.engine.store import Account, Record, created_of, updated_of
 from mockserver.spec.index import Model, Operation, Param
 
 Predicate = Callable[[Record], bool]
@@ -428,7 +428,11 @@ def _ids(meaning: Meaning, name: str, values: list[str], context: Context | None
 
 def _since(meaning: Meaning, name: str, values: list[str], context: Context | None) -> Predicate:
     since = timestamp(values[-1], name)
-    key = meaning.field or "_updated"
+    if meaning.field == "_created":
+        return lambda r: (created_of(r) or 0) > since
+    if meaning.field in (None, "_updated"):
+        return lambda r: (updated_of(r) or 0) > since
+    key = meaning.field
     return lambda r: r.get(key, 0) > since
 
 

@@ -27,7 +27,7 @@ from mockserver.engine.query import (
 )
 from mockserver.engine.records import RecordWriter, stamp
 from mockserver.engine.serializer import Serializer
-from mockserver.engine.store import Account, MemoryStore, Record
+from mockserver.engine.store import Account, MemoryStore, Record, updated_of
 from mockserver.spec.index import Operation, ParentLink, SpecIndex, parent_links, snake
 
 
@@ -473,7 +473,7 @@ class Engine:
         plan = self.serializer.plan(op.model, request.arg("fields"))
         headers: dict[str, str] = {}
         etag = record.get("etag")
-        updated = record.get("_updated")
+        updated = updated_of(record)
         if etag:
             headers["ETag"] = etag
         if updated:

@@ -27,7 +27,7 @@ import orjson
 
 from mockserver.engine.errors import ClioError
 from mockserver.engine.jsonenc import dumps
-from mockserver.engine.store import Account, Collection, MemoryStore, Table
+from mockserver.engine.store import STAMP, Account, Collection, MemoryStore, Table
 
 # 2: collections (``items``), and ``changes.key`` naming the item a change touched. A version-1
 # file is upgraded in place when opened (see _upgrade_from_1).
@@ -52,6 +52,15 @@ CREATE TABLE IF NOT EXISTS changes (
 # "*" a whole account; "@name" a system; "#name" a collection's item ``key``, or the whole
 # collection when key is NULL.
 ACCOUNT, SYSTEM, COLLECTION = "*", "@", "#"
+
+
+def _record(body: bytes) -> dict[str, Any]:
+    """A stored record as memory holds it (JSON has no tuples: the stamp comes back a list)."""
+    record = orjson.loads(body)
+    stamp = record.get(STAMP)
+    if stamp is not None:
+        record[STAMP] = tuple(stamp)
+    return record
 
 
 class DataFileError(ClioError):
@@ -123,6 +132,14 @@ class SqliteStore(MemoryStore):
         row as its system and rewrites it as items (OAuthServer does), since only it knows
         the row's shape."""
         self.db.execute("ALTER TABLE changes ADD COLUMN key TEXT")
+        # Version 1 kept a record's stamp in three keys (_created, _updated, _version): one now.
+        rows = self.db.execute("SELECT account, model, id, body FROM records").fetchall()
+        for account, model, record_id, body in rows:
+            record = orjson.loads(body)
+            if "_version" in record or "_updated" in record:
+                record[STAMP] = (record.pop("_created", None), record.pop("_updated", None), record.pop("_version", None) or 0)
+                self.db.execute("UPDATE records SET body = ? WHERE account = ? AND model = ? AND id = ?",
+                                (dumps(record), account, model, record_id))
         self.db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
 
     # ------------------------------------------------------------------ tracking
@@ -321,7 +338,7 @@ class SqliteStore(MemoryStore):
         account = Account(account_id, row[0], embedded_ids=orjson.loads(row[1]))
         for model, body in self.db.execute("SELECT model, body FROM records WHERE account = ? ORDER BY model, id", (account_id,)):
             table = account.tables.get(model) or account.tables.setdefault(model, Table(account.first_id, model))
-            table.insert(orjson.loads(body))
+            table.insert(_record(body))
         self.accounts[account_id] = account
         self._attach(account)
 
@@ -338,9 +355,9 @@ class SqliteStore(MemoryStore):
             elif record_id in table.rows:
                 current = table.rows[record_id]
                 current.clear()
-                current.update(orjson.loads(row[0]))  # in place: dicts others hold stay current
+                current.update(_record(row[0]))  # in place: dicts others hold stay current
             else:
-                table.insert(orjson.loads(row[0]))
+                table.insert(_record(row[0]))
         finally:
             table.on_change = on_change
 

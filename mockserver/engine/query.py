@@ -16,7 +16,13 @@ from itertools import islice
 from typing import Any
 
 from mockserver.engine.errors import ClioError, bad_request
-from mockserver.engine.filters import CONTROL, Context, custom_field_filters, meanings, predicate
+from mockserver.engine.filters import (
+    CONTROL,
+    Context,
+    custom_field_filters,
+    meanings,
+    predicate,
+)
 from mockserver.engine.store import Account, Record
 from mockserver.spec.index import Model, Operation
 

@@ -10,8 +10,8 @@ nested values by Rails' nested-attributes rules (``id`` updates, no ``id`` creat
 from __future__ import annotations
 
 import hashlib
-import time as _time
 import math
+import time as _time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 from mockserver.engine.errors import not_found, unprocessable
-from mockserver.engine.store import Account, Record
+from mockserver.engine.store import STAMP, Account, Record, created_of, version_of
 from mockserver.engine.writes import INT64
 from mockserver.spec.index import Model, SpecIndex
 
@@ -65,16 +65,15 @@ def make_etag(model: str, record_id: int, version: int) -> str:
 def stamp(model: Model, record: Record, now: datetime, created: bool) -> None:
     """Set timestamps and a fresh etag after a write."""
     iso = now.isoformat(timespec="seconds")
-    if created:
-        record["_created"] = now.timestamp()
-        if "created_at" in model.fields:
-            record["created_at"] = iso
-    record["_updated"] = now.timestamp()
+    moment = now.timestamp()
+    if created and "created_at" in model.fields:
+        record["created_at"] = iso
     if "updated_at" in model.fields:
         record["updated_at"] = iso
-    record["_version"] = record.get("_version", 0) + 1
+    version = (version_of(record) or 0) + 1
+    record[STAMP] = (moment if created else created_of(record), moment, version)
     if "etag" in model.fields:
-        record["etag"] = make_etag(model.name, record["id"], record["_version"])
+        record["etag"] = make_etag(model.name, record["id"], version)
 
 
 def set_reference(model: Model, record: Record, name: str, target_id: int | None) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 
 from mockserver.engine.errors import invalid_fields
-from mockserver.engine.store import Account, Record
+from mockserver.engine.store import Account, Record, version_of
 from mockserver.spec.index import Association, Model, SpecIndex
 
 SCALAR, REF, REFS, EMBEDDED, STRING_ID = 0, 1, 2, 3, 4
@@ -267,7 +267,7 @@ class Serializer:
         for record in records:
             key = (serial, record.get("id"))
             entry = entries.get(key)
-            if entry is not None and entry[0] is record and entry[1] == record.get("_version"):
+            if entry is not None and entry[0] is record and entry[1] == version_of(record):
                 if generation is not None and entry[5] == generation:  # nothing written since
                     out.append(entry[3])
                     continue
@@ -286,7 +286,7 @@ class Serializer:
     def _fresh(self, account: Account, record: Record, plan: FieldPlan, stored: bool, generation: int | None) -> Any:
         deps: list[tuple[str, Any, Record | None, Any]] = []
         rendered = self.compiled(plan)(account, record, deps)
-        version = record.get("_version")
+        version = version_of(record)
         if not stored or version is None:  # a view or an embedded value: nothing to key it on
             return rendered
         unique = tuple({(d[0], d[1]): d for d in deps}.values())
@@ -299,7 +299,7 @@ class Serializer:
         for target, ref, seen, version in deps:
             table = tables.get(target)
             now = table.rows.get(ref) if table is not None else None
-            if now is not seen or (now is not None and now.get("_version") != version):
+            if now is not seen or (now is not None and version_of(now) != version):
                 return False
         return True
 
@@ -366,7 +366,7 @@ class Serializer:
             if other is None:
                 deps.append((target, ref, None, None))
                 return None
-            version = other.get("_version")
+            version = version_of(other)
             deps.append((target, ref, other, version))
             if not wide or version is None:
                 return inner(account, other, deps)

@@ -27,7 +27,7 @@ import pytest
 from mockserver.app import ClioMock, create_app
 from mockserver.config import Settings
 from mockserver.engine.examples import ExampleBuilder
-from mockserver.engine.store import Account, Record
+from mockserver.engine.store import STAMP, Account, Record
 from mockserver.spec.index import SpecIndex
 from mockserver.state import MockState
 from mockserver.testing.controls import MockControls
@@ -131,7 +131,7 @@ class RecordFactory:
 
 
 def _as_ref(value: Any) -> Any:
-    if isinstance(value, dict) and "id" in value and ("etag" in value or "_version" in value):
+    if isinstance(value, dict) and "id" in value and ("etag" in value or STAMP in value):
         return {"id": value["id"]}
     return value
 
