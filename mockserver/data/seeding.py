@@ -224,8 +224,6 @@ class Seeder:
         UK legal aid details (``legal_aid_uk_matter``...) stay null: only a UK firm with legal
         aid has them, and the seeded firms are not (UNCONFIRMED: chosen because Clio's US, CA
         and AU firms never use the UK Legal Aid Agency's fields)."""
-        if target.startswith(LEGAL_AID_UK):
-            return [] if many else None
         if not many and rng.random() >= SINGLE_EMBEDDED_SHARE:
             return None
         lists = self.pools.setdefault(f"{target}[]", [])  # whole arrays are pooled too
@@ -237,6 +235,8 @@ class Seeder:
             items = [{**item, "primary": i == 0} for i, item in enumerate(items)]  # pooled: copy, not change
         if many:
             lists.append(items)
+        if target.startswith(LEGAL_AID_UK):  # drawn all the same: the rest of a seed's firm stays as it was
+            return [] if many else None
         return items if many else items[0]
 
     def _embedded_one(self, account: Account, target: str, schema_name: str, faker: ValueFaker, rng: random.Random) -> dict:
