@@ -16,7 +16,7 @@ RANKS = {
     "clio": 2, "data": 2, "config": 2,
     "control": 3,
     "state": 4,
-    "app": 5,
+    "exchange": 4, "app": 5,
     "asgi": 6, "testing": 6, "contract": 6, "serving": 6,
     "cli": 7,
 }
