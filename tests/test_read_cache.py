@@ -16,8 +16,11 @@ def _reads(app) -> ReadCache:
     return app.api.reads
 
 
-def test_the_same_list_twice_is_one_engine_call_and_the_same_bytes(client, app):
-    first = client.get(*LIST[:1], params=LIST[1])
+def test_a_list_read_again_is_kept_and_then_the_same_bytes(client, app):
+    first = client.get(*LIST[:1], params=LIST[1])  # noted
+    assert len(_reads(app)) == 0
+    client.get(*LIST[:1], params=LIST[1])  # read again: kept
+    assert len(_reads(app)) == 1
     hits = _reads(app).hits
     second = client.get(*LIST[:1], params=LIST[1])
     assert first.status_code == second.status_code == 200
@@ -51,7 +54,9 @@ def test_a_change_to_an_associated_record_shows_in_the_kept_list(client):
 
 
 def test_a_write_made_outside_the_api_ends_kept_answers_too(client, app):
-    before = client.get(*LIST[:1], params=LIST[1]).json()["data"][0]
+    client.get(*LIST[:1], params=LIST[1])
+    before = client.get(*LIST[:1], params=LIST[1]).json()["data"][0]  # read again: kept
+    assert len(_reads(app)) == 1
     account = next(iter(app.state.store.accounts.values()))
     with app.state.store.write():  # the control API, scenarios and factories write like this
         model = app.state.index.models["Matter"]
@@ -112,8 +117,10 @@ def test_errors_are_not_kept(client, app):
 def test_the_cache_is_bounded_by_count_and_bytes(entries, size):
     reads = ReadCache(max_entries=entries, max_bytes=size, max_body=200)
     for n in range(10):
-        reads.put(("key", n), 2, 200, b"x" * 100, {})
-    reads.put(("huge",), 2, 200, b"y" * 201, {})
+        for _ in range(2):  # kept the second time
+            reads.put(("key", n), 2, 200, b"x" * 100, {})
+    for _ in range(2):
+        reads.put(("huge",), 2, 200, b"y" * 201, {})
     assert len(reads) <= entries and reads.bytes <= size
     assert reads.bytes == sum(len(e[2]) for e in reads.entries.values())
     assert reads.get(("huge",), 2) is None
@@ -123,6 +130,16 @@ def test_the_cache_is_bounded_by_count_and_bytes(entries, size):
 
 def test_a_new_generation_drops_every_kept_answer():
     reads = ReadCache()
-    reads.put("a", 2, 200, b"1", {})
-    reads.put("b", 4, 200, b"2", {})
+    for _ in range(2):
+        reads.put("a", 2, 200, b"1", {})
+    assert reads.get("a", 2).body == b"1"
+    for _ in range(2):
+        reads.put("b", 4, 200, b"2", {})
     assert len(reads) == 1 and reads.get("a", 2) is None and reads.get("b", 4).body == b"2"
+
+
+def test_a_read_made_once_is_only_noted():
+    reads = ReadCache(max_entries=2)
+    for n in range(20):  # random reads, each once: nothing kept, the notes stay bounded
+        reads.put(("once", n), 2, 200, b"z", {})
+    assert len(reads) == 0 and reads.bytes == 0 and len(reads.seen) <= 8

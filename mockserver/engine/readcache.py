@@ -13,7 +13,10 @@ one it was built at. Any write anywhere ends every kept answer, so a read after 
 always computed afresh. Authentication, rate limits, permissions, the journal and the
 response headers of each request are not cached: only the engine's work is.
 
-Bounded by entry count and by bytes; an answer bigger than ``max_body`` is never kept.
+An answer is kept the second time its read is made in one generation, not the first: a
+client reading records at random (each once) pays for a set entry, not for keeping bytes it
+will never ask for again. Bounded by entry count and by bytes; an answer bigger than
+``max_body`` is never kept.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ class ReadCache:
         self.entries: OrderedDict[Any, tuple[int, int, bytes, dict[str, str]]] = OrderedDict()
         self.bytes = 0
         self.generation = -1  # of the answers kept: all of one generation (older ones are dead)
+        self.seen: set[Any] = set()  # keys read once in this generation (bounded like the entries)
         self.hits = self.misses = 0
 
     def __len__(self) -> int:
@@ -53,6 +57,11 @@ class ReadCache:
         if generation != self.generation:  # a write happened: every kept answer is dead
             self.clear()
             self.generation = generation
+        if key not in self.seen:  # the first time: only note it
+            if len(self.seen) >= 4 * self.max_entries:
+                self.seen.clear()
+            self.seen.add(key)
+            return
         old = self.entries.pop(key, None)
         if old is not None:
             self.bytes -= len(old[2])
@@ -65,4 +74,5 @@ class ReadCache:
 
     def clear(self) -> None:
         self.entries.clear()
+        self.seen.clear()
         self.bytes = 0
