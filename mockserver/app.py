@@ -40,7 +40,7 @@ from mockserver.engine.errors import decimal
 from mockserver.engine.handlers import Engine
 from mockserver.engine.persistence import SqliteStore
 from mockserver.engine.records import Clock, RecordWriter
-from mockserver.engine.store import MemoryStore, settle_heap
+from mockserver.engine.store import MemoryStore
 from mockserver.exchange import Exchange
 from mockserver.spec.index import SpecIndex
 from mockserver.spec.source import load_index, resolve_location
@@ -129,11 +129,8 @@ def build_state(settings: Settings, index: SpecIndex | None = None) -> MockState
         journal=Journal(settings.journal_entries, settings.journal_body_bytes, settings.journal_bytes),
     )
     with store.write():  # with --data, the first process seeds; the rest load what it wrote
-        seeded = not store.has_data()
-        if seeded:
+        if not store.has_data():
             state.reset()
-    if not seeded:
-        settle_heap()  # firms loaded from the data file are as long-lived as seeded ones
     return state
 
 

@@ -21,10 +21,10 @@ def settings_to_env(settings: Settings) -> None:
 def app_from_env() -> ClioMock:
     """The app of one worker (uvicorn and granian call this with ``factory=True``)."""
     from mockserver.logs import configure_logging
-
     from mockserver.serving.runner import tune_collector
 
     settings = Settings(**orjson.loads(os.environ[SETTINGS_ENV]))
     configure_logging(settings.log_level, settings.json_logs)  # a new process: its own access log
-    tune_collector()
-    return create_app(settings)
+    app = create_app(settings)
+    tune_collector()  # after the app: its firms are what lives long
+    return app

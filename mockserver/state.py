@@ -18,7 +18,7 @@ from mockserver.data import seedcache
 from mockserver.data.seeding import Seeder, SeedPlan
 from mockserver.engine.handlers import Engine, Principal
 from mockserver.engine.records import Clock
-from mockserver.engine.store import Account, MemoryStore, release_memory, settle_heap
+from mockserver.engine.store import Account, MemoryStore, release_memory
 from mockserver.spec.index import Operation, SpecIndex
 
 DEFAULT_ACCOUNT_NAME = "Mock Law LLP"
@@ -80,7 +80,6 @@ class MockState:
             self.rate_limiter.reset()
             self.webhooks.reset()
             self.controls_changed("faults", "clock")
-        settle_heap()  # the new firms are long-lived: out of the collector's way
 
     def _build_firms(self) -> list[Account]:
         """The configured firms, not yet stored: from the seed cache when this plan was

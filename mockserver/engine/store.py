@@ -13,7 +13,6 @@ scan: list latency does not grow with the table.
 from __future__ import annotations
 
 import bisect
-import gc
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -32,15 +31,6 @@ def release_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass
-
-
-def settle_heap() -> None:
-    """After firms are loaded: what is alive now lives long. ``gc.freeze()`` moves it out of
-    the cyclic collector's sight, so a full collection no longer walks every record (about
-    50 ms for the default firm, far more for a big one) while requests wait. Records hold no
-    cycles: a frozen record that is deleted is still freed by its reference count."""
-    gc.collect()
-    gc.freeze()
 
 
 # When a record was created and last written, and its version (bumped by every write), in
