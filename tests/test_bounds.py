@@ -4,9 +4,12 @@ webhook history and queue, expired tokens; a server's memory stays flat under ab
 from __future__ import annotations
 
 import httpx
-from conftest import serve
+from conftest import AUTH, SPEC_PATH, serve
+from starlette.testclient import TestClient
 
+from mockserver.app import create_app
 from mockserver.clio import webhooks as webhook_module
+from mockserver.config import Settings
 from mockserver.engine.serializer import Serializer
 
 
@@ -72,3 +75,19 @@ def test_memory_stays_bounded_under_large_rejected_requests_and_distinct_fields(
                 assert r.status_code == 200, r.text[:200]
             grown_mb = (_rss_kb(pid) - baseline) / 1024
     assert grown_mb < 100, f"grew {grown_mb:.0f} MB"
+
+
+def test_an_app_built_in_process_is_freed_once_dropped(index):
+    """Tests build many apps in one process: none may outlive its test (the collector is
+    tuned, and the heap frozen, only in serving processes)."""
+    import gc
+    import weakref
+
+    app = create_app(Settings(spec=str(SPEC_PATH), rate_limit=0), index=index)
+    with TestClient(app, base_url="http://127.0.0.1:8000", headers=AUTH) as client:
+        assert client.get("/api/v4/matters.json").status_code == 200
+    state = weakref.ref(app.state)
+    del app, client
+    gc.collect()
+    assert state() is None
+    assert gc.get_freeze_count() == 0
