@@ -142,4 +142,11 @@ def test_a_read_made_once_is_only_noted():
     reads = ReadCache(max_entries=2)
     for n in range(20):  # random reads, each once: nothing kept, the notes stay bounded
         reads.put(("once", n), 2, 200, b"z", {})
-    assert len(reads) == 0 and reads.bytes == 0 and len(reads.seen) <= 8
+    assert len(reads) == 0 and reads.bytes == 0 and len(reads.seen) <= 4
+
+
+def test_a_read_with_a_huge_query_is_never_kept(client, app):
+    params = {"fields": "id", "limit": 1, "query": "x" * 5000}
+    for _ in range(3):
+        assert client.get("/api/v4/matters.json", params=params).status_code == 200
+    assert len(_reads(app)) == 0 and not _reads(app).seen

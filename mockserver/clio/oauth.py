@@ -495,9 +495,10 @@ class OAuthServer(Authenticator):
             raise AuthError()
         scopes = frozenset(f"{area}:{level}" for area, level in grant.permissions.items())
         principal = Principal(grant.account_id, grant.user_id, entry.digest, scopes)
-        if len(self.principals) >= PRINCIPALS_KEPT:
-            self.principals.clear()
-        self.principals[token] = (entry, grant, principal)
+        if len(token) <= 512:  # a real token is 43 characters: a huge one is not worth keeping
+            if len(self.principals) >= PRINCIPALS_KEPT:
+                self.principals.clear()
+            self.principals[token] = (entry, grant, principal)
         return principal
 
     def _mint(self, client_id: str, account_id: int, user_id: int | None, token: str | None = None, lifetime: int | None = None) -> dict[str, Any]:

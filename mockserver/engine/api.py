@@ -20,7 +20,7 @@ from mockserver.engine.bodies import coerce, read_body
 from mockserver.engine.errors import ClioError, bad_request, unprocessable
 from mockserver.engine.handlers import ApiRequest, ApiResponse, Engine, Principal
 from mockserver.engine.jsonenc import dumps
-from mockserver.engine.readcache import CONDITIONAL, ReadCache
+from mockserver.engine.readcache import CONDITIONAL, MAX_KEPT_QUERY, ReadCache
 from mockserver.engine.routing import Router
 from mockserver.engine.urls import origin
 from mockserver.engine.writes import WriteSchema, out_of_range, writable
@@ -128,7 +128,8 @@ class ApiApp:
         for hook in self.hooks:
             extra.update(hook(principal, op, headers) or {})
         base_url = _base_url(scope, headers, self.public_url)
-        if method == "GET" and self.engine.pure_read(op) and not any(h in headers for h in CONDITIONAL):
+        if (method == "GET" and self.engine.pure_read(op) and len(scope.get("query_string", b"")) <= MAX_KEPT_QUERY
+                and not any(h in headers for h in CONDITIONAL)):
             # Today's date is an input (date filters): minutes, so a date boundary in any zone is one too.
             key = (principal.account_id, principal.user_id, scope["path"], scope.get("query_string", b""), version, base_url, int(now // 60))
             store = self.engine.store

@@ -27,6 +27,7 @@ from typing import Any
 from mockserver.engine.handlers import ApiResponse
 
 CONDITIONAL = ("if-none-match", "if-modified-since", "if-match")  # answers that depend on the client's copy
+MAX_KEPT_QUERY = 4096  # bytes of query string in a key (every field of the widest model: 1.5 KB; keys stay small)
 
 
 class ReadCache:
@@ -58,7 +59,7 @@ class ReadCache:
             self.clear()
             self.generation = generation
         if key not in self.seen:  # the first time: only note it
-            if len(self.seen) >= 4 * self.max_entries:
+            if len(self.seen) >= 2 * self.max_entries:
                 self.seen.clear()
             self.seen.add(key)
             return
