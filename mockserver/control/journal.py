@@ -223,12 +223,13 @@ class JournalEntry:
             return found
         return self._cached("response_headers", make)
 
+    def _decoded(self, raw: bytes | memoryview, total: int) -> Any:
+        body = decode_body(raw, total)
+        return scrub(body) if self.source == "oauth" else body  # OAuth bodies carry codes and secrets
+
     @property
     def body(self) -> Any:
-        def make() -> Any:
-            body = decode_body(self._body, self.body_bytes)
-            return scrub(body) if self.source == "oauth" else body
-        return self._cached("body", make)
+        return self._cached("body", lambda: self._decoded(self._body, self.body_bytes))
 
     @property
     def response_status(self) -> int:
@@ -236,10 +237,7 @@ class JournalEntry:
 
     @property
     def response_body(self) -> Any:
-        def make() -> Any:
-            body = decode_body(self._response, self.response_bytes)
-            return scrub(body) if self.source == "oauth" else body
-        return self._cached("response", make)
+        return self._cached("response", lambda: self._decoded(self._response, self.response_bytes))
 
     @property
     def truncated(self) -> bool:
