@@ -122,7 +122,7 @@ def test_the_cache_is_bounded_by_count_and_bytes(entries, size):
     for _ in range(2):
         reads.put(("huge",), 2, 200, b"y" * 201, {})
     assert len(reads) <= entries and reads.bytes <= size
-    assert reads.bytes == sum(len(e[2]) for e in reads.entries.values())
+    assert reads.bytes == sum(len(e[1]) for e in reads.entries.values())
     assert reads.get(("huge",), 2) is None
     assert reads.get(("key", 9), 2) is not None  # the newest stays
     assert reads.get(("key", 9), 4) is None  # another generation: dead

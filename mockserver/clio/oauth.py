@@ -481,17 +481,14 @@ class OAuthServer(Authenticator):
         if token is None:
             raise ClioError(401, "Unauthorized", "An access token is required: send Authorization: Bearer <token>")
         seen = self.principals.get(token)
-        if seen is not None:  # the same token again: still the stored entry, unexpired, unrevoked?
+        if seen is not None:  # the same token again: still the stored entry and grant, and live?
             entry, grant, principal = seen
-            if (self.tokens.get(entry.digest) is entry and self.grants.get(grant.id) is grant and not grant.revoked
-                    and entry.expires_at > now and grant.account_id in self.store.accounts):
+            if self.tokens.get(entry.digest) is entry and self.grants.get(grant.id) is grant and self._live(entry, grant, now):
                 return principal
             del self.principals[token]
         entry = self.tokens.get(_digest(token))
         grant = self.grants.get(entry.grant_id) if entry else None
-        if entry is None or grant is None or grant.revoked or entry.expires_at <= now:
-            raise AuthError()
-        if self.store.account(grant.account_id) is None:
+        if entry is None or grant is None or not self._live(entry, grant, now):
             raise AuthError()
         scopes = frozenset(f"{area}:{level}" for area, level in grant.permissions.items())
         principal = Principal(grant.account_id, grant.user_id, entry.digest, scopes)
@@ -500,6 +497,10 @@ class OAuthServer(Authenticator):
                 self.principals.clear()
             self.principals[token] = (entry, grant, principal)
         return principal
+
+    def _live(self, entry: AccessToken, grant: Grant, now: float) -> bool:
+        """Whether a token still acts: unexpired, its grant unrevoked, its firm still there."""
+        return not grant.revoked and entry.expires_at > now and grant.account_id in self.store.accounts
 
     def _mint(self, client_id: str, account_id: int, user_id: int | None, token: str | None = None, lifetime: int | None = None) -> dict[str, Any]:
         app = self.apps[client_id]

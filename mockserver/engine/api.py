@@ -128,40 +128,41 @@ class ApiApp:
         for hook in self.hooks:
             extra.update(hook(principal, op, headers) or {})
         base_url = _base_url(scope, headers, self.public_url)
-        if (method == "GET" and self.engine.pure_read(op) and len(scope.get("query_string", b"")) <= MAX_KEPT_QUERY
-                and not any(h in headers for h in CONDITIONAL)):
-            # Today's date is an input (date filters): minutes, so a date boundary in any zone is one too.
-            key = (principal.account_id, principal.user_id, scope["path"], scope.get("query_string", b""), version, base_url, int(now // 60))
-            store = self.engine.store
-            generation = store.generation
-            kept = self.reads.get(key, generation)
-            if kept is not None:
-                return kept
-            response = self._handle(scope, receive, headers, op, path_params, principal, base_url, path, version)
-            if response.status == 200 and generation % 2 == 0 and store.generation == generation:  # no write ran meanwhile
-                response.body = _payload(response)
-                self.reads.put(key, generation, response.status, response.body, response.headers)
-            return response
-        return await self._call(scope, receive, headers, op, path_params, principal, base_url, path, version)
+        key = self._read_key(scope, headers, op, principal, base_url, version, now)
+        if key is None:
+            return await self._call(scope, receive, headers, op, path_params, principal, base_url, path, version)
+        store = self.engine.store
+        generation = store.generation
+        kept = self.reads.get(key, generation)
+        if kept is not None:
+            return kept
+        response = await self._call(scope, receive, headers, op, path_params, principal, base_url, path, version)
+        if response.status == 200 and generation % 2 == 0 and store.generation == generation:  # no write ran meanwhile
+            response.body = _payload(response)
+            self.reads.put(key, generation, response.status, response.body, response.headers)
+        return response
+
+    def _read_key(self, scope: dict, headers: dict[str, str], op: Operation, principal: Principal, base_url: str,
+                  version: str, now: float) -> tuple | None:
+        """What a read's answer depends on, if the read cache may keep it (None otherwise)."""
+        query = scope.get("query_string", b"")
+        if scope["method"] != "GET" or not self.engine.pure_read(op) or len(query) > MAX_KEPT_QUERY or any(h in headers for h in CONDITIONAL):
+            return None
+        # Today's date is an input (date filters): minutes, so a date boundary in any zone is one too.
+        return (principal.account_id, principal.user_id, scope["path"], query, version, base_url, int(now // 60))
 
     async def _call(self, scope: dict, receive: Callable, headers: dict[str, str], op: Operation, path_params: dict[str, str],
                     principal: Principal, base_url: str, path: str, version: str) -> ApiResponse:
+        """Decode the body (if the operation takes one), build the request, call the engine."""
         data = await self._body(scope, receive, headers, op) if op.request_schema is not None else None
-        return self.engine.handle(self._request(scope, headers, op, path_params, principal, base_url, path, version, data))
-
-    def _handle(self, scope: dict, receive: Callable, headers: dict[str, str], op: Operation, path_params: dict[str, str],
-                principal: Principal, base_url: str, path: str, version: str) -> ApiResponse:
-        return self.engine.handle(self._request(scope, headers, op, path_params, principal, base_url, path, version, None))
-
-    def _request(self, scope: dict, headers: dict[str, str], op: Operation, path_params: dict[str, str], principal: Principal,
-                 base_url: str, path: str, version: str, data: Any) -> ApiRequest:
         query: dict[str, list[str]] = {}
         try:
             for key, value in parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True):
                 query.setdefault(key, []).append(value)
         except ValueError:
             raise bad_request("The query string is malformed", "InvalidParameter") from None
-        return ApiRequest(op, principal, {k: unquote(v) for k, v in path_params.items()}, query, headers, data, base_url, path, version)
+        request = ApiRequest(op, principal, {k: unquote(v) for k, v in path_params.items()}, query, headers, data, base_url, path, version)
+        return self.engine.handle(request)
 
     async def _body(self, scope: dict, receive: Callable, headers: dict[str, str], op: Operation) -> Any:
         raw = await _read(receive)

@@ -428,12 +428,8 @@ def _ids(meaning: Meaning, name: str, values: list[str], context: Context | None
 
 def _since(meaning: Meaning, name: str, values: list[str], context: Context | None) -> Predicate:
     since = timestamp(values[-1], name)
-    if meaning.field == "_created":
-        return lambda r: (created_of(r) or 0) > since
-    if meaning.field in (None, "_updated"):
-        return lambda r: (updated_of(r) or 0) > since
-    key = meaning.field
-    return lambda r: r.get(key, 0) > since
+    when = created_of if meaning.field == "_created" else updated_of  # the record's stamp (see classify)
+    return lambda r: (when(r) or 0) > since
 
 
 def _record_time(value: Any) -> float | None:

@@ -35,7 +35,7 @@ class ReadCache:
 
     def __init__(self, max_entries: int = 2048, max_bytes: int = 32 * 1024 * 1024, max_body: int = 2 * 1024 * 1024) -> None:
         self.max_entries, self.max_bytes, self.max_body = max_entries, max_bytes, max_body
-        self.entries: OrderedDict[Any, tuple[int, int, bytes, dict[str, str]]] = OrderedDict()
+        self.entries: OrderedDict[Any, tuple[int, bytes, dict[str, str]]] = OrderedDict()  # status, body, headers
         self.bytes = 0
         self.generation = -1  # of the answers kept: all of one generation (older ones are dead)
         self.seen: set[Any] = set()  # keys read once in this generation (bounded like the entries)
@@ -46,12 +46,12 @@ class ReadCache:
 
     def get(self, key: Any, generation: int) -> ApiResponse | None:
         """The kept answer for ``key``, if it was built at ``generation`` (a fresh copy)."""
-        entry = self.entries.get(key)
-        if entry is None or entry[0] != generation:
+        entry = self.entries.get(key) if generation == self.generation else None
+        if entry is None:
             self.misses += 1
             return None
         self.hits += 1
-        return ApiResponse(entry[1], entry[2], dict(entry[3]))
+        return ApiResponse(entry[0], entry[1], dict(entry[2]))
 
     def put(self, key: Any, generation: int, status: int, body: bytes, headers: dict[str, str]) -> None:
         """Keep an answer built entirely at ``generation`` (the caller checks no write overlapped)."""
@@ -65,13 +65,13 @@ class ReadCache:
             return
         old = self.entries.pop(key, None)
         if old is not None:
-            self.bytes -= len(old[2])
+            self.bytes -= len(old[1])
         if len(body) > self.max_body:
             return
-        self.entries[key] = (generation, status, body, dict(headers))
+        self.entries[key] = (status, body, dict(headers))
         self.bytes += len(body)
         while len(self.entries) > self.max_entries or self.bytes > self.max_bytes:
-            self.bytes -= len(self.entries.popitem(last=False)[1][2])
+            self.bytes -= len(self.entries.popitem(last=False)[1][1])
 
     def clear(self) -> None:
         self.entries.clear()
