@@ -12,36 +12,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_SPEC = ROOT.parent / "shared" / "clio" / "openapi-v4.json"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(port: int, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                s.sendall(b"GET /__mock__/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-                if s.recv(12).startswith(b"HTTP/1.1 200"):
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"server on {port} did not start")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import Proc, stop_all  # noqa: E402
+from bench_api import HOST, TOKEN, clio_mock_command, default_spec, free_port  # noqa: E402
 
 
 def _read_response(sock: socket.socket, buffer: bytearray) -> None:
@@ -55,16 +35,17 @@ def _read_response(sock: socket.socket, buffer: bytearray) -> None:
 
 
 def measure(spec: str, workers: int, requests: int) -> list[float]:
-    port = _free_port()
+    port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        proc = subprocess.Popen([sys.executable, "-m", "mockserver.cli", "serve", "--spec", spec, "--port", str(port), "--data", f"{tmp}/b.sqlite",
-                                 "--workers", str(workers), "--rate-limit", "0", "--log-level", "warning", "--no-access-log"],
-                                start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cmd = [*clio_mock_command(), "serve", "--spec", spec, "--host", HOST, "--port", str(port), "--data", f"{tmp}/b.sqlite",
+               "--workers", str(workers), "--rate-limit", "0", "--log-level", "warning", "--no-access-log", "--dev-token", TOKEN]
+        proc = Proc(f"workers-{workers}", cmd, port, "/__mock__/health", tmp)
         try:
-            _wait(port)
-            request = os.environ.get("BENCH_PATH", "/api/v4/users/who_am_i.json").encode().join([b"GET ", b" HTTP/1.1"]) + b"\r\nHost: 127.0.0.1\r\nAuthorization: Bearer dev\r\n\r\n"
+            proc.start()
+            path = os.environ.get("BENCH_PATH", "/api/v4/users/who_am_i.json")
+            request = f"GET {path} HTTP/1.1\r\nHost: {HOST}\r\nAuthorization: Bearer {TOKEN}\r\n\r\n".encode()
             times = []
-            with socket.create_connection(("127.0.0.1", port)) as sock:
+            with socket.create_connection((HOST, port)) as sock:
                 buffer = bytearray()
                 for _ in range(requests):
                     started = time.perf_counter()
@@ -73,13 +54,12 @@ def measure(spec: str, workers: int, requests: int) -> list[float]:
                     times.append((time.perf_counter() - started) * 1000)
             return times[1:]  # the first pays for connection set-up
         finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=30)
+            proc.stop()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--spec", default=str(DEFAULT_SPEC))
+    parser.add_argument("--spec", default=default_spec())
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--workers", default="1,2")
     args = parser.parse_args()
@@ -96,4 +76,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        stop_all()
