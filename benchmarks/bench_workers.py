@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import Proc, stop_all  # noqa: E402
-from bench_api import HOST, TOKEN, clio_mock_command, default_spec, free_port  # noqa: E402
+from _harness import Proc, stop_all
+from bench_api import HOST, TOKEN, clio_mock_command, default_spec, free_port
 
 
 def _read_response(sock: socket.socket, buffer: bytearray) -> None:
